@@ -1,0 +1,1 @@
+//! Shared pieces of MIG's command-line tools.

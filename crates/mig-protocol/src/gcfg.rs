@@ -1,0 +1,1 @@
+//! gcfg INI dialect (in progress).

@@ -1,0 +1,1 @@
+//! OpenPGP for MIG (in progress).
