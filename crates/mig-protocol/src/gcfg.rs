@@ -400,14 +400,7 @@ pub fn parse_go_duration(text: &str) -> Result<Duration, String> {
             whole.parse::<u128>().map_err(|_| overflow())?
         };
         nanos = nanos.checked_mul(nanos_per_unit).ok_or_else(overflow)?;
-        // Go keeps the fraction to the nanosecond, truncating: only the first
-        // digits that can matter are used (the unit is at most 3.6e12 ns).
-        let fraction = &fraction[..fraction.len().min(19)];
-        if !fraction.is_empty() {
-            let scale = 10u128.pow(fraction.len() as u32);
-            let digits: u128 = fraction.parse().map_err(|_| overflow())?;
-            nanos += digits * nanos_per_unit / scale;
-        }
+        nanos += go_fraction_nanos(fraction, nanos_per_unit);
         total = total.checked_add(nanos).ok_or_else(overflow)?;
         if total > MAX {
             return Err(overflow());
@@ -419,6 +412,29 @@ pub fn parse_go_duration(text: &str) -> Result<Duration, String> {
     }
     let total = u64::try_from(total).map_err(|_| "out of range".to_string())?;
     Ok(Duration::from_nanos(total))
+}
+
+/// The nanoseconds of a fraction (the digits after the point) of `unit`, computed as
+/// Go's `time.ParseDuration` does: digits are taken while they fit in an `i64`, then
+/// scaled in `f64` and truncated, so that e.g. `0.3333333333333333333h` is exactly 20m.
+fn go_fraction_nanos(digits: &str, unit: u128) -> u128 {
+    let mut value: i64 = 0;
+    let mut scale: f64 = 1.0;
+    for digit in digits.bytes() {
+        let Some(next) = value
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(i64::from(digit - b'0')))
+        else {
+            break;
+        };
+        value = next;
+        scale *= 10.0;
+    }
+    if value == 0 {
+        return 0;
+    }
+    // Saturating float-to-int conversion; the caller checks the total against the range.
+    (value as f64 * (unit as f64 / scale)) as u128
 }
 
 fn is_space(c: char) -> bool {
@@ -530,7 +546,10 @@ impl<'t> Parser<'t> {
         }
         let Some(after) = rest.strip_prefix(']') else {
             return Err(if rest.is_empty() || rest.starts_with([';', '#']) {
-                self.syntax(line_no, "missing ']' after section name")
+                match subsection {
+                    None => self.syntax(line_no, "missing ']' after section name"),
+                    Some(_) => self.syntax(line_no, "missing ']' after subsection name"),
+                }
             } else if subsection.is_none() {
                 self.syntax(
                     line_no,
