@@ -12,9 +12,11 @@
 //! The dialect, as gcfg reads it:
 //!
 //! - `[section]` and `[section "subsection"]` headers; section and variable names start
-//!   with a letter and hold letters, digits, `-` (and `_`, see below); they are
-//!   case-insensitive, subsection names are case-sensitive. A section that appears
-//!   twice is one section (its entries are merged in file order).
+//!   with a letter and hold letters, digits and `-`. We also accept `_`, which gcfg's
+//!   scanner rejects: it can only widen what parses, and gcfg itself maps `-` in names
+//!   to `_` in Go field names, so `_` in a hand-written file is an easy mistake to forgive.
+//!   Names are case-insensitive, subsection names are case-sensitive. A section that
+//!   appears twice is one section (its entries are merged in file order).
 //! - `name = value`; leading and trailing whitespace of the value is dropped, inner
 //!   whitespace is kept. A bare `name` (no `=`) is a boolean true.
 //! - Double quotes may appear anywhere in a value and toggle quoting (`a"b c"d` is
