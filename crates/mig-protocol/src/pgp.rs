@@ -1,1 +1,0 @@
-//! OpenPGP for MIG (in progress).
