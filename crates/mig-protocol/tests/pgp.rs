@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use mig_protocol::pgp::{
-    GpgSigner, KeyAlgo, Keyring, PgpError, PublicKey, SecretKeySigner, Signer,
-    dearmor_signature, rearmor_signature,
+    GpgSigner, KeyAlgo, Keyring, PgpError, PublicKey, SecretKeySigner, Signer, dearmor_signature,
+    rearmor_signature,
 };
 
 const BOB_FPR: &str = "1E6A08C563BB4EF22E2584A1D96514026D885D08";
@@ -217,11 +217,9 @@ fn load_dir_reads_every_key_and_names_a_bad_file() {
 
 #[test]
 fn bob_secret_key_signs_and_we_verify() {
-    let signer = SecretKeySigner::from_armored(
-        &read("THROWAWAY_TEST_KEY_bob_SECRET_do_not_use.asc"),
-        None,
-    )
-    .unwrap();
+    let signer =
+        SecretKeySigner::from_armored(&read("THROWAWAY_TEST_KEY_bob_SECRET_do_not_use.asc"), None)
+            .unwrap();
     assert_eq!(signer.fingerprint(), BOB_FPR);
     assert_eq!(signer.public_key().fingerprint(), BOB_FPR);
     let data = read_bytes("unicode_html_chars.signed_string.txt");
@@ -295,12 +293,36 @@ impl GpgHome {
     }
 
     fn fingerprint_of(&self, uid: &str) -> String {
-        let out = self.gpg_ok(&["--with-colons", "--fingerprint", "--list-keys", uid], None);
+        let out = self.gpg_ok(
+            &["--with-colons", "--fingerprint", "--list-keys", uid],
+            None,
+        );
         let text = String::from_utf8(out).unwrap();
         text.lines()
             .find_map(|l| l.strip_prefix("fpr:"))
             .map(|rest| rest.trim_matches(':').to_string())
             .unwrap()
+    }
+
+    /// The fingerprint of the (last) subkey with the sign capability.
+    fn signing_subkey_fingerprint(&self, primary: &str) -> String {
+        let out = self.gpg_ok(
+            &["--with-colons", "--fingerprint", "--list-keys", primary],
+            None,
+        );
+        let text = String::from_utf8(out).unwrap();
+        let mut in_signing_sub = false;
+        let mut found = None;
+        for line in text.lines() {
+            let fields: Vec<&str> = line.split(':').collect();
+            match fields[0] {
+                "sub" => in_signing_sub = fields[11].contains('s'),
+                "pub" => in_signing_sub = false,
+                "fpr" if in_signing_sub => found = Some(fields[9].to_string()),
+                _ => {}
+            }
+        }
+        found.unwrap()
     }
 
     fn export_public(&self, fpr: &str) -> String {
@@ -355,7 +377,8 @@ fn have_gpg() -> bool {
         .is_ok_and(|s| s.success())
 }
 
-const DATA: &[u8] = b"name=gpg test;target=status='online';validfrom=1;expireafter=%!s(int64=2);operations=null;";
+const DATA: &[u8] =
+    b"name=gpg test;target=status='online';validfrom=1;expireafter=%!s(int64=2);operations=null;";
 
 /// Both directions for one gpg-made key: gpg signs and we verify; we sign with the
 /// exported secret key and gpg verifies.
@@ -385,7 +408,10 @@ fn gpg_interop_bob_vector_key() {
         return;
     }
     let home = GpgHome::new();
-    home.gpg_ok(&["--import"], Some(read("THROWAWAY_TEST_KEY_bob_public.asc").as_bytes()));
+    home.gpg_ok(
+        &["--import"],
+        Some(read("THROWAWAY_TEST_KEY_bob_public.asc").as_bytes()),
+    );
     // The vector signature as stored by MIG, re-armored: gpg accepts it.
     for case in CASES {
         let single = read(&format!("{case}.signature.singleline.txt"));
@@ -393,11 +419,9 @@ fn gpg_interop_bob_vector_key() {
         assert!(home.verify(single.trim(), &data), "{case}");
     }
     // Our signature with bob's secret key.
-    let signer = SecretKeySigner::from_armored(
-        &read("THROWAWAY_TEST_KEY_bob_SECRET_do_not_use.asc"),
-        None,
-    )
-    .unwrap();
+    let signer =
+        SecretKeySigner::from_armored(&read("THROWAWAY_TEST_KEY_bob_SECRET_do_not_use.asc"), None)
+            .unwrap();
     let sig = signer.sign(DATA).unwrap();
     assert!(home.verify(&sig, DATA));
     assert!(!home.verify(&sig, b"tampered"));
@@ -460,15 +484,17 @@ fn gpg_interop_ed25519_signing_subkey_resolves_to_primary() {
     let armored = rearmor_signature(&sig).unwrap();
     let out = home.gpg_ok(&["--list-packets"], Some(armored.as_bytes()));
     let listing = String::from_utf8_lossy(&out);
+    let sub_fpr = home.signing_subkey_fingerprint(&fpr);
     assert!(
-        !listing.contains(&fpr[24..]),
-        "signature should be by the subkey: {listing}"
+        !listing.contains(&fpr[24..]) && listing.contains(&sub_fpr[24..]),
+        "signature should be by the subkey {sub_fpr}: {listing}"
     );
     // And our signer picked the signing subkey too.
     let ours = SecretKeySigner::from_armored(&home.export_secret(&fpr), None).unwrap();
     let armored = rearmor_signature(&ours.sign(DATA).unwrap()).unwrap();
     let out = home.gpg_ok(&["--list-packets"], Some(armored.as_bytes()));
-    assert!(!String::from_utf8_lossy(&out).contains(&fpr[24..]));
+    let listing = String::from_utf8_lossy(&out);
+    assert!(!listing.contains(&fpr[24..]) && listing.contains(&sub_fpr[24..]));
 }
 
 #[test]
@@ -539,13 +565,19 @@ fn check_generated(algo: KeyAlgo, uid: &str) {
     // The armored secret key reloads to the same identity.
     let again = SecretKeySigner::from_armored(&signer.to_armored_secret().unwrap(), None).unwrap();
     assert_eq!(again.fingerprint(), signer.fingerprint());
-    assert_eq!(ring.verify(DATA, &again.sign(DATA).unwrap()).unwrap(), signer.fingerprint());
+    assert_eq!(
+        ring.verify(DATA, &again.sign(DATA).unwrap()).unwrap(),
+        signer.fingerprint()
+    );
 
     if have_gpg() {
         let home = GpgHome::new();
         home.gpg_ok(&["--import"], Some(public.to_armored().unwrap().as_bytes()));
         assert_eq!(home.fingerprint_of(uid), signer.fingerprint());
-        assert!(home.verify(&sig, DATA), "gpg rejects a signature by a generated {algo:?} key");
+        assert!(
+            home.verify(&sig, DATA),
+            "gpg rejects a signature by a generated {algo:?} key"
+        );
         assert!(!home.verify(&sig, b"tampered"));
     }
 }
@@ -581,4 +613,29 @@ fn gpg_signer_reports_gpg_failure() {
         .sign(DATA)
         .unwrap_err();
     assert!(matches!(err, PgpError::GpgSpawn { .. }));
+}
+
+/// Verification cost on the agent's hot path. Run in release mode:
+/// `cargo test -p mig-protocol --release --test pgp -- --ignored --nocapture verify_timing`
+#[test]
+#[ignore]
+fn verify_timing() {
+    use std::time::Instant;
+    for algo in [KeyAlgo::Rsa(2048), KeyAlgo::Rsa(4096), KeyAlgo::Ed25519] {
+        let t = Instant::now();
+        let signer = SecretKeySigner::generate(algo, "Timing <t@test>").unwrap();
+        let generated = t.elapsed();
+        let mut ring = Keyring::new();
+        ring.add(signer.public_key());
+        let t = Instant::now();
+        let sig = signer.sign(DATA).unwrap();
+        let signed = t.elapsed();
+        let rounds = 200u32;
+        let t = Instant::now();
+        for _ in 0..rounds {
+            ring.verify(DATA, &sig).unwrap();
+        }
+        let per = t.elapsed() / rounds;
+        println!("{algo:?}: generate {generated:?}, sign {signed:?}, verify {per:?} per signature");
+    }
 }

@@ -64,13 +64,13 @@ pub fn dearmor_signature(armored: &str) -> Result<String, PgpError> {
     }
     let bytes = decode_body(&body)?;
     let computed = crc24_base64(&bytes);
-    if let Some(found) = checksum {
-        if found != computed {
-            return Err(PgpError::Checksum {
-                found: found.to_string(),
-                computed,
-            });
-        }
+    if let Some(found) = checksum
+        && found != computed
+    {
+        return Err(PgpError::Checksum {
+            found: found.to_string(),
+            computed,
+        });
     }
     Ok(format!("{body}={computed}"))
 }
@@ -165,6 +165,7 @@ fn crc24(data: &[u8]) -> u32 {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -68,9 +68,9 @@ impl PublicKey {
                 sig.typ() == Some(SignatureType::SubkeyBinding)
                     && sig.key_flags().sign()
                     && sig.verify_subkey_binding(primary, &sub.key).is_ok()
-                    && sig
-                        .embedded_signature()
-                        .is_some_and(|back| back.verify_primary_key_binding(&sub.key, primary).is_ok())
+                    && sig.embedded_signature().is_some_and(|back| {
+                        back.verify_primary_key_binding(&sub.key, primary).is_ok()
+                    })
             });
             if usable {
                 out.push(Component::Subkey(sub.key.clone()));
@@ -293,7 +293,9 @@ fn parse_armored_keys(text: &str) -> Result<Vec<PublicKey>, PgpError> {
         let (parsed, _headers) =
             SignedPublicKey::from_string_many(block).map_err(PgpError::ParsePublicKey)?;
         for key in parsed {
-            keys.push(PublicKey::from_signed(key.map_err(PgpError::ParsePublicKey)?));
+            keys.push(PublicKey::from_signed(
+                key.map_err(PgpError::ParsePublicKey)?,
+            ));
         }
         rest = &block_and_more[end..];
     }

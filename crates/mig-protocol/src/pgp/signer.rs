@@ -150,9 +150,7 @@ impl SecretKeySigner {
             HashAlgorithm::None
             | HashAlgorithm::Md5
             | HashAlgorithm::Sha1
-            | HashAlgorithm::Ripemd160 => {
-                HashAlgorithm::Sha256
-            }
+            | HashAlgorithm::Ripemd160 => HashAlgorithm::Sha256,
             h => h,
         };
         let sig = DetachedSignature::sign_binary_data(
