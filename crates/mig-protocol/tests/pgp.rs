@@ -639,3 +639,13 @@ fn verify_timing() {
         println!("{algo:?}: generate {generated:?}, sign {signed:?}, verify {per:?} per signature");
     }
 }
+
+#[test]
+fn types_can_be_shared_across_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Keyring>();
+    assert_send_sync::<PublicKey>();
+    assert_send_sync::<SecretKeySigner>();
+    assert_send_sync::<GpgSigner>();
+    assert_send_sync::<PgpError>();
+}
