@@ -102,14 +102,12 @@ impl Component {
         }
     }
 
-    fn key_id(&self) -> [u8; 8] {
+    fn key_id(&self) -> Vec<u8> {
         let id = match self {
             Component::Primary(k) => k.legacy_key_id(),
             Component::Subkey(k) => k.legacy_key_id(),
         };
-        let mut out = [0u8; 8];
-        out.copy_from_slice(id.as_ref());
-        out
+        id.as_ref().to_vec()
     }
 }
 
@@ -141,7 +139,7 @@ impl Keyring {
         for component in key.signing_components() {
             let index = self.verifiers.len();
             self.by_issuer
-                .entry(component.key_id().to_vec())
+                .entry(component.key_id())
                 .or_default()
                 .push(index);
             self.by_issuer
