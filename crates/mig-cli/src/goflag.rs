@@ -55,13 +55,23 @@ impl FlagSet {
 
     /// Declares a string flag.
     pub fn string(mut self, name: &'static str, default: &str, usage: &'static str) -> Self {
-        self.flags.push(Flag { name, usage, default: default.to_owned(), is_bool: false });
+        self.flags.push(Flag {
+            name,
+            usage,
+            default: default.to_owned(),
+            is_bool: false,
+        });
         self
     }
 
     /// Declares a boolean flag (default false).
     pub fn bool(mut self, name: &'static str, usage: &'static str) -> Self {
-        self.flags.push(Flag { name, usage, default: "false".to_owned(), is_bool: true });
+        self.flags.push(Flag {
+            name,
+            usage,
+            default: "false".to_owned(),
+            is_bool: true,
+        });
         self
     }
 
@@ -122,12 +132,17 @@ impl FlagSet {
             };
             let value = if flag.is_bool {
                 let value = inline.unwrap_or_else(|| "true".to_owned());
-                parse_go_bool(&value).ok_or_else(|| FlagError::BadBool { name: name.to_owned(), value: value.clone() })?;
+                parse_go_bool(&value).ok_or_else(|| FlagError::BadBool {
+                    name: name.to_owned(),
+                    value: value.clone(),
+                })?;
                 value
             } else {
                 match inline {
                     Some(value) => value,
-                    None => args.next().ok_or_else(|| FlagError::MissingValue(name.to_owned()))?,
+                    None => args
+                        .next()
+                        .ok_or_else(|| FlagError::MissingValue(name.to_owned()))?,
                 }
             };
             parsed.values.insert(flag.name, value);
@@ -155,7 +170,10 @@ impl Parsed {
 
     /// A boolean flag's value.
     pub fn bool(&self, name: &str) -> bool {
-        self.values.get(name).and_then(|value| parse_go_bool(value)).unwrap_or(false)
+        self.values
+            .get(name)
+            .and_then(|value| parse_go_bool(value))
+            .unwrap_or(false)
     }
 
     /// Whether the flag was given on the command line.
@@ -170,25 +188,39 @@ mod tests {
     use super::*;
 
     fn set() -> FlagSet {
-        FlagSet::new().string("a", "/path/to/action", "Load action from file").bool("V", "Show build version and exit").string("conf", "", "config")
+        FlagSet::new()
+            .string("a", "/path/to/action", "Load action from file")
+            .bool("V", "Show build version and exit")
+            .string("conf", "", "config")
     }
 
     #[test]
     fn go_forms() {
-        let parsed = set().parse(["-a", "x.json", "--conf=c", "-V", "rest", "-a", "y"]).unwrap();
+        let parsed = set()
+            .parse(["-a", "x.json", "--conf=c", "-V", "rest", "-a", "y"])
+            .unwrap();
         assert_eq!(parsed.string("a"), "x.json");
         assert_eq!(parsed.string("conf"), "c");
         assert!(parsed.bool("V"));
         assert_eq!(parsed.rest, vec!["rest", "-a", "y"]);
         assert!(parsed.is_set("a") && !set().parse(Vec::<String>::new()).unwrap().is_set("a"));
-        assert_eq!(set().parse(Vec::<String>::new()).unwrap().string("a"), "/path/to/action");
+        assert_eq!(
+            set().parse(Vec::<String>::new()).unwrap().string("a"),
+            "/path/to/action"
+        );
         assert!(!set().parse(["-V=false"]).unwrap().bool("V"));
     }
 
     #[test]
     fn go_errors() {
-        assert_eq!(set().parse(["-x"]).unwrap_err().to_string(), "flag provided but not defined: -x");
-        assert_eq!(set().parse(["-a"]).unwrap_err().to_string(), "flag needs an argument: -a");
+        assert_eq!(
+            set().parse(["-x"]).unwrap_err().to_string(),
+            "flag provided but not defined: -x"
+        );
+        assert_eq!(
+            set().parse(["-a"]).unwrap_err().to_string(),
+            "flag needs an argument: -a"
+        );
         assert_eq!(set().parse(["-h"]).unwrap_err(), FlagError::Help);
         assert!(set().parse(["-V=maybe"]).is_err());
         assert!(set().parse(["---a"]).is_err());

@@ -65,7 +65,10 @@ pub fn run(args: &[String], stdout: &mut dyn Write, stderr: &mut dyn Write) -> i
     let action_file = parsed.string("a");
     let command_file = parsed.string("c");
     if action_file.is_empty() == command_file.is_empty() {
-        let _ = writeln!(stdout, "[error] either an action file or a command file must be provided");
+        let _ = writeln!(
+            stdout,
+            "[error] either an action file or a command file must be provided"
+        );
         let _ = write!(stderr, "{USAGE_HEAD}{}", flag_set.defaults());
         return 1;
     }
@@ -105,10 +108,15 @@ fn read_file(path: &Path) -> Result<Vec<u8>, String> {
 
 fn load_action(options: &Options) -> Result<Action, String> {
     if let Some(path) = &options.action_file {
-        return Action::from_json(&read_file(path)?).map_err(|err| format!("{} is not a valid action: {err}", path.display()));
+        return Action::from_json(&read_file(path)?)
+            .map_err(|err| format!("{} is not a valid action: {err}", path.display()));
     }
-    let path = options.command_file.as_deref().ok_or("no action or command file")?;
-    let command = Command::from_json(&read_file(path)?).map_err(|err| format!("{} is not a valid command: {err}", path.display()))?;
+    let path = options
+        .command_file
+        .as_deref()
+        .ok_or("no action or command file")?;
+    let command = Command::from_json(&read_file(path)?)
+        .map_err(|err| format!("{} is not a valid command: {err}", path.display()))?;
     command.check_returned().map_err(|err| err.to_string())?;
     Ok(command.action)
 }
@@ -116,30 +124,47 @@ fn load_action(options: &Options) -> Result<Action, String> {
 fn verify(options: &Options, stdout: &mut dyn Write) -> Result<(), String> {
     let action = load_action(options)?;
     if options.show_string {
-        stdout.write_all(action.signing_string().as_bytes()).map_err(|err| err.to_string())?;
+        stdout
+            .write_all(action.signing_string().as_bytes())
+            .map_err(|err| err.to_string())?;
         return Ok(());
     }
     let now = if options.now.is_empty() {
         GoTime::now()
     } else {
-        GoTime::parse(&options.now).map_err(|err| format!("invalid -now {:?}: {err}", options.now))?
+        GoTime::parse(&options.now)
+            .map_err(|err| format!("invalid -now {:?}: {err}", options.now))?
     };
-    let skew = parse_go_duration(&options.skew).map_err(|err| format!("invalid -skew {:?}: {err}", options.skew))?;
-    let skew = chrono::Duration::from_std(skew).map_err(|err| format!("invalid -skew {:?}: {err}", options.skew))?;
+    let skew = parse_go_duration(&options.skew)
+        .map_err(|err| format!("invalid -skew {:?}: {err}", options.skew))?;
+    let skew = chrono::Duration::from_std(skew)
+        .map_err(|err| format!("invalid -skew {:?}: {err}", options.skew))?;
     let keyring = load_keyring(options)?;
     if keyring.is_empty() {
         return Err("no public keys to verify with".to_owned());
     }
     let acl = match &options.acl_file {
-        Some(path) => Some(Acl::from_json(&read_file(path)?).map_err(|err| format!("{}: {err}", path.display()))?),
+        Some(path) => Some(
+            Acl::from_json(&read_file(path)?)
+                .map_err(|err| format!("{}: {err}", path.display()))?,
+        ),
         None => None,
     };
     // Signatures first, so "Valid signature" is printed before an ACL refusal.
-    let signature_policy = VerifyPolicy { now, skew, acl: None };
-    let signers = acl::verify_action(&action, &keyring, &signature_policy).map_err(|err| err.to_string())?;
+    let signature_policy = VerifyPolicy {
+        now,
+        skew,
+        acl: None,
+    };
+    let signers =
+        acl::verify_action(&action, &keyring, &signature_policy).map_err(|err| err.to_string())?;
     let _ = writeln!(stdout, "Valid signature");
     if let Some(acl) = &acl {
-        acl.authorize(action.operations().iter().map(|op| op.module.as_str()), &signers).map_err(|err| err.to_string())?;
+        acl.authorize(
+            action.operations().iter().map(|op| op.module.as_str()),
+            &signers,
+        )
+        .map_err(|err| err.to_string())?;
         let _ = writeln!(stdout, "ACL: authorized");
     }
     Ok(())
@@ -175,7 +200,10 @@ fn export_gnupg_keys(home: Option<&Path>) -> Result<Keyring, String> {
         .output()
         .map_err(|err| format!("cannot run gpg to read the public keyring: {err}"))?;
     if !output.status.success() {
-        return Err(format!("gpg --export failed: {}", String::from_utf8_lossy(&output.stderr).trim()));
+        return Err(format!(
+            "gpg --export failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
     }
     let text = String::from_utf8_lossy(&output.stdout);
     if text.trim().is_empty() {

@@ -52,7 +52,9 @@ fn path(p: &Path) -> &str {
 }
 
 fn write_json(dir: &Path, name: &str, change: impl FnOnce(&mut serde_json::Value)) -> PathBuf {
-    let mut value: serde_json::Value = serde_json::from_slice(&std::fs::read(signing("file_search.action.json")).unwrap()).unwrap();
+    let mut value: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(signing("file_search.action.json")).unwrap())
+            .unwrap();
     change(&mut value);
     let file = dir.join(name);
     std::fs::write(&file, serde_json::to_vec(&value).unwrap()).unwrap();
@@ -64,8 +66,20 @@ fn valid_actions_verify() {
     let keys = key_dir(&[BOB_PUBLIC, SCHEDULER_PUBLIC]);
     for case in ["file_search", "netstat_search", "unicode_html_chars"] {
         let action = signing(&format!("{case}.action.json"));
-        let run = verifier(&["-a", path(&action), "-k", path(keys.path()), "-now", IN_WINDOW]);
-        assert_eq!((run.code, run.stdout.as_str()), (0, "Valid signature\n"), "{case}: {}", run.stderr);
+        let run = verifier(&[
+            "-a",
+            path(&action),
+            "-k",
+            path(keys.path()),
+            "-now",
+            IN_WINDOW,
+        ]);
+        assert_eq!(
+            (run.code, run.stdout.as_str()),
+            (0, "Valid signature\n"),
+            "{case}: {}",
+            run.stderr
+        );
     }
 }
 
@@ -75,7 +89,10 @@ fn show_string_prints_the_exact_signed_bytes() {
         let action = signing(&format!("{case}.action.json"));
         let run = verifier(&["-a", path(&action), "-show-string"]);
         assert_eq!(run.code, 0);
-        assert_eq!(run.stdout, std::fs::read_to_string(signing(&format!("{case}.signed_string.txt"))).unwrap());
+        assert_eq!(
+            run.stdout,
+            std::fs::read_to_string(signing(&format!("{case}.signed_string.txt"))).unwrap()
+        );
     }
 }
 
@@ -84,10 +101,18 @@ fn refusals_name_the_reason() {
     let keys = key_dir(&[BOB_PUBLIC]);
     let only_scheduler = key_dir(&[SCHEDULER_PUBLIC]);
     let work = tempfile::tempdir().unwrap();
-    let tampered = write_json(work.path(), "tampered.json", |a| a["operations"][0]["parameters"]["searches"]["s1"]["names"][0] = "^shadow$".into());
-    let renamed = write_json(work.path(), "renamed.json", |a| a["name"] = "innocent".into());
-    let retargeted = write_json(work.path(), "target.json", |a| a["target"] = "status='idle'".into());
-    let unsigned = write_json(work.path(), "unsigned.json", |a| a["pgpsignatures"] = serde_json::json!([]));
+    let tampered = write_json(work.path(), "tampered.json", |a| {
+        a["operations"][0]["parameters"]["searches"]["s1"]["names"][0] = "^shadow$".into()
+    });
+    let renamed = write_json(work.path(), "renamed.json", |a| {
+        a["name"] = "innocent".into()
+    });
+    let retargeted = write_json(work.path(), "target.json", |a| {
+        a["target"] = "status='idle'".into()
+    });
+    let unsigned = write_json(work.path(), "unsigned.json", |a| {
+        a["pgpsignatures"] = serde_json::json!([])
+    });
     let bad_crc = write_json(work.path(), "crc.json", |a| {
         let sig = a["pgpsignatures"][0].as_str().unwrap().to_owned();
         let (body, _) = sig.rsplit_once('=').unwrap();
@@ -118,19 +143,47 @@ fn refusals_name_the_reason() {
     for (what, args, expected) in cases {
         let run = verifier(&args);
         assert_eq!(run.code, 1, "{what}: {} {}", run.stdout, run.stderr);
-        assert!(run.stdout.starts_with(expected), "{what}: got {:?}", run.stdout);
-        assert_eq!(run.stdout.lines().count(), 1, "{what}: one line: {:?}", run.stdout);
+        assert!(
+            run.stdout.starts_with(expected),
+            "{what}: got {:?}",
+            run.stdout
+        );
+        assert_eq!(
+            run.stdout.lines().count(),
+            1,
+            "{what}: one line: {:?}",
+            run.stdout
+        );
     }
     // Skew: one minute past expiry is still accepted by default (as the agent), not with -skew 0s.
     let late = "2024-01-02T03:14:30Z";
-    assert_eq!(verifier(&["-a", path(&good), "-k", k, "-now", late]).code, 0);
-    assert_eq!(verifier(&["-a", path(&good), "-k", k, "-now", late, "-skew", "0s"]).code, 1);
+    assert_eq!(
+        verifier(&["-a", path(&good), "-k", k, "-now", late]).code,
+        0
+    );
+    assert_eq!(
+        verifier(&["-a", path(&good), "-k", k, "-now", late, "-skew", "0s"]).code,
+        1
+    );
     // The same key twice.
     let acl = work.path().join("acl.cfg");
     std::fs::write(&acl, format!(r#"{{"file":{{"minimumweight":1,"investigators":{{"bob":{{"fingerprint":"{BOB_FPR}","weight":1}}}}}}}}"#)).unwrap();
-    let run = verifier(&["-a", path(&signed_twice), "-k", k, "-now", IN_WINDOW, "-acl", path(&acl)]);
+    let run = verifier(&[
+        "-a",
+        path(&signed_twice),
+        "-k",
+        k,
+        "-now",
+        IN_WINDOW,
+        "-acl",
+        path(&acl),
+    ]);
     assert_eq!(run.code, 1);
-    assert!(run.stdout.ends_with("used to sign multiple times\n"), "{}", run.stdout);
+    assert!(
+        run.stdout.ends_with("used to sign multiple times\n"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
@@ -144,49 +197,144 @@ fn acl_checks() {
     )
     .unwrap();
     let deny = work.path().join("deny.cfg");
-    std::fs::write(&deny, r#"{"default":{"minimumweight":1,"investigators":{}}}"#).unwrap();
+    std::fs::write(
+        &deny,
+        r#"{"default":{"minimumweight":1,"investigators":{}}}"#,
+    )
+    .unwrap();
     let action = signing("file_search.action.json");
-    let run = verifier(&["-a", path(&action), "-k", path(keys.path()), "-now", IN_WINDOW, "-acl", path(&allow)]);
-    assert_eq!((run.code, run.stdout.as_str()), (0, "Valid signature\nACL: authorized\n"));
+    let run = verifier(&[
+        "-a",
+        path(&action),
+        "-k",
+        path(keys.path()),
+        "-now",
+        IN_WINDOW,
+        "-acl",
+        path(&allow),
+    ]);
+    assert_eq!(
+        (run.code, run.stdout.as_str()),
+        (0, "Valid signature\nACL: authorized\n")
+    );
     // netstat has no entry of its own: the default entry refuses Bob.
     let netstat = signing("netstat_search.action.json");
-    let run = verifier(&["-a", path(&netstat), "-k", path(keys.path()), "-now", IN_WINDOW, "-acl", path(&allow)]);
+    let run = verifier(&[
+        "-a",
+        path(&netstat),
+        "-k",
+        path(keys.path()),
+        "-now",
+        IN_WINDOW,
+        "-acl",
+        path(&allow),
+    ]);
     assert_eq!(run.code, 1);
-    assert!(run.stdout.starts_with("Valid signature\n[error] module \"netstat\" requires weight 1"), "{}", run.stdout);
-    let run = verifier(&["-a", path(&action), "-k", path(keys.path()), "-now", IN_WINDOW, "-acl", path(&deny)]);
+    assert!(
+        run.stdout
+            .starts_with("Valid signature\n[error] module \"netstat\" requires weight 1"),
+        "{}",
+        run.stdout
+    );
+    let run = verifier(&[
+        "-a",
+        path(&action),
+        "-k",
+        path(keys.path()),
+        "-now",
+        IN_WINDOW,
+        "-acl",
+        path(&deny),
+    ]);
     assert_eq!(run.code, 1);
     let bad = work.path().join("bad.cfg");
     std::fs::write(&bad, "{").unwrap();
-    let run = verifier(&["-a", path(&action), "-k", path(keys.path()), "-now", IN_WINDOW, "-acl", path(&bad)]);
+    let run = verifier(&[
+        "-a",
+        path(&action),
+        "-k",
+        path(keys.path()),
+        "-now",
+        IN_WINDOW,
+        "-acl",
+        path(&bad),
+    ]);
     assert_eq!(run.code, 1);
-    assert!(run.stdout.contains("bad.cfg: invalid acl"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("bad.cfg: invalid acl"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
 fn command_files_verify_their_action() {
     let keys = key_dir(&[BOB_PUBLIC]);
-    for sample in ["command_published_by_scheduler", "result_published_by_agent", "unicode_file_command_published_by_scheduler"] {
+    for sample in [
+        "command_published_by_scheduler",
+        "result_published_by_agent",
+        "unicode_file_command_published_by_scheduler",
+    ] {
         let file = vectors().join("amqp").join(format!("{sample}.body.json"));
         // The captured actions were valid from 17:10:42 (file) and 17:21:39 (unicode) for 6 minutes.
-        let now = if sample.starts_with("unicode") { "2026-11-28T17:22:00Z" } else { "2026-11-28T17:12:00Z" };
+        let now = if sample.starts_with("unicode") {
+            "2026-11-28T17:22:00Z"
+        } else {
+            "2026-11-28T17:12:00Z"
+        };
         let run = verifier(&["-c", path(&file), "-k", path(keys.path()), "-now", now]);
-        assert_eq!((run.code, run.stdout.as_str()), (0, "Valid signature\n"), "{sample}: {}", run.stderr);
+        assert_eq!(
+            (run.code, run.stdout.as_str()),
+            (0, "Valid signature\n"),
+            "{sample}: {}",
+            run.stderr
+        );
     }
 }
 
 #[test]
 fn default_keys_come_from_the_investigators_gnupg() {
-    let home = tempfile::Builder::new().prefix("migv").tempdir_in("/tmp").unwrap();
+    let home = tempfile::Builder::new()
+        .prefix("migv")
+        .tempdir_in("/tmp")
+        .unwrap();
     let status = Command::new("gpg")
-        .args(["--homedir", path(home.path()), "--batch", "--quiet", "--import"])
+        .args([
+            "--homedir",
+            path(home.path()),
+            "--batch",
+            "--quiet",
+            "--import",
+        ])
         .arg(signing(BOB_PUBLIC))
         .status()
         .unwrap();
     assert!(status.success());
     let migrc = home.path().join("verify.migrc");
-    std::fs::write(&migrc, format!("[api]\n    url = \"http://127.0.0.1:1/api/v1/\"\n[gpg]\n    home = \"{}\"\n", path(home.path()))).unwrap();
+    std::fs::write(
+        &migrc,
+        format!(
+            "[api]\n    url = \"http://127.0.0.1:1/api/v1/\"\n[gpg]\n    home = \"{}\"\n",
+            path(home.path())
+        ),
+    )
+    .unwrap();
     let action = signing("file_search.action.json");
-    let run = verifier(&["-conf", path(&migrc), "-a", path(&action), "-now", IN_WINDOW]);
-    assert_eq!((run.code, run.stdout.as_str()), (0, "Valid signature\n"), "{}", run.stderr);
-    let _ = Command::new("gpgconf").args(["--homedir", path(home.path()), "--kill", "all"]).status();
+    let run = verifier(&[
+        "-conf",
+        path(&migrc),
+        "-a",
+        path(&action),
+        "-now",
+        IN_WINDOW,
+    ]);
+    assert_eq!(
+        (run.code, run.stdout.as_str()),
+        (0, "Valid signature\n"),
+        "{}",
+        run.stderr
+    );
+    let _ = Command::new("gpgconf")
+        .args(["--homedir", path(home.path()), "--kill", "all"])
+        .status();
 }

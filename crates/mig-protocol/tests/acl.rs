@@ -103,14 +103,23 @@ fn acl_table() {
 #[test]
 fn no_default_entry_and_no_module_entry_is_refused() {
     let acl = Acl::from_json(format!(r#"{{"file":{{"minimumweight":1,"investigators":{{"a":{{"fingerprint":"{ALICE}","weight":1}}}}}}}}"#).as_bytes()).unwrap();
-    assert_eq!(outcome(acl.authorize(["netstat"], &[ALICE.to_string()])), Want::NoEntry);
-    assert_eq!(outcome(acl.authorize(["file"], &[ALICE.to_string()])), Want::Ok);
+    assert_eq!(
+        outcome(acl.authorize(["netstat"], &[ALICE.to_string()])),
+        Want::NoEntry
+    );
+    assert_eq!(
+        outcome(acl.authorize(["file"], &[ALICE.to_string()])),
+        Want::Ok
+    );
 }
 
 #[test]
 fn builtin_acl_authorises_nobody() {
     let acl = Acl::default();
-    assert_eq!(outcome(acl.authorize(["file"], &[ALICE.to_string()])), Want::Underweight);
+    assert_eq!(
+        outcome(acl.authorize(["file"], &[ALICE.to_string()])),
+        Want::Underweight
+    );
 }
 
 #[test]

@@ -51,7 +51,8 @@ fn the_spec_multi_operation_vector() {
 fn every_signed_field_changes_the_string() {
     let original = Action::from_json(read("file_search.action.json").as_bytes()).unwrap();
     let base = original.signing_string();
-    let changes: Vec<(&str, Box<dyn Fn(&mut Action)>)> = vec![
+    type Change = Box<dyn Fn(&mut Action)>;
+    let changes: Vec<(&str, Change)> = vec![
         ("name", Box::new(|a| a.name.push('x'))),
         ("target", Box::new(|a| a.target.push(' '))),
         (
@@ -117,7 +118,7 @@ fn model_float(x: f64) -> String {
     let negative = mantissa.starts_with('-');
     let digits: String = mantissa.chars().filter(|c| c.is_ascii_digit()).collect();
     let sign = if negative { "-" } else { "" };
-    if exponent < -6 || exponent >= 21 {
+    if !(-6..21).contains(&exponent) {
         let (first, rest) = digits.split_at(1);
         let mantissa = if rest.is_empty() {
             first.to_string()
