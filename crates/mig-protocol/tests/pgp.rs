@@ -15,10 +15,8 @@ const SCHEDULER_FPR: &str = "552C3A182AFC28A1B18AF9DF806B936C4A575483";
 const CASES: [&str; 3] = ["file_search", "netstat_search", "unicode_html_chars"];
 
 fn vectors() -> PathBuf {
-    PathBuf::from(
-        std::env::var("MIG_VECTORS_DIR").unwrap_or_else(|_| "/work/shared/vectors".into()),
-    )
-    .join("reference/signing")
+    // `shared/` lies beside the repository, in CI as on developers' machines.
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors/reference/signing")
 }
 
 fn read(name: &str) -> String {
@@ -403,10 +401,10 @@ fn check_gpg_key_both_ways(home: &GpgHome, fpr: &str) {
 
 #[test]
 fn gpg_interop_bob_vector_key() {
-    if !have_gpg() {
-        eprintln!("gpg not found, skipping");
-        return;
-    }
+    assert!(
+        have_gpg(),
+        "gpg is required for these tests: install gnupg (scripts/test does)"
+    );
     let home = GpgHome::new();
     home.gpg_ok(
         &["--import"],
@@ -429,9 +427,10 @@ fn gpg_interop_bob_vector_key() {
 
 #[test]
 fn gpg_interop_rsa2048() {
-    if !have_gpg() {
-        return;
-    }
+    assert!(
+        have_gpg(),
+        "gpg is required for these tests: install gnupg (scripts/test does)"
+    );
     let home = GpgHome::new();
     let fpr = home.gen_key("Test RSA <rsa@test>", "rsa2048", "sign,cert");
     check_gpg_key_both_ways(&home, &fpr);
@@ -439,9 +438,10 @@ fn gpg_interop_rsa2048() {
 
 #[test]
 fn gpg_interop_rsa4096() {
-    if !have_gpg() {
-        return;
-    }
+    assert!(
+        have_gpg(),
+        "gpg is required for these tests: install gnupg (scripts/test does)"
+    );
     let home = GpgHome::new();
     let fpr = home.gen_key("Test RSA4096 <rsa4096@test>", "rsa4096", "sign,cert");
     check_gpg_key_both_ways(&home, &fpr);
@@ -449,9 +449,10 @@ fn gpg_interop_rsa4096() {
 
 #[test]
 fn gpg_interop_ed25519() {
-    if !have_gpg() {
-        return;
-    }
+    assert!(
+        have_gpg(),
+        "gpg is required for these tests: install gnupg (scripts/test does)"
+    );
     let home = GpgHome::new();
     let fpr = home.gen_key("Test Ed <ed@test>", "ed25519", "sign,cert");
     check_gpg_key_both_ways(&home, &fpr);
@@ -459,9 +460,10 @@ fn gpg_interop_ed25519() {
 
 #[test]
 fn gpg_interop_default_rsa_with_encryption_subkey() {
-    if !have_gpg() {
-        return;
-    }
+    assert!(
+        have_gpg(),
+        "gpg is required for these tests: install gnupg (scripts/test does)"
+    );
     // `default` makes an RSA (or ed25519, by version) primary plus an encryption subkey.
     let home = GpgHome::new();
     let fpr = home.gen_key("Test Default <default@test>", "default", "default");
@@ -470,9 +472,10 @@ fn gpg_interop_default_rsa_with_encryption_subkey() {
 
 #[test]
 fn gpg_interop_ed25519_signing_subkey_resolves_to_primary() {
-    if !have_gpg() {
-        return;
-    }
+    assert!(
+        have_gpg(),
+        "gpg is required for these tests: install gnupg (scripts/test does)"
+    );
     let home = GpgHome::new();
     let fpr = home.gen_key("Test Sub <sub@test>", "ed25519", "cert");
     home.gpg_ok(&["--quick-add-key", &fpr, "ed25519", "sign", "never"], None);
@@ -499,9 +502,10 @@ fn gpg_interop_ed25519_signing_subkey_resolves_to_primary() {
 
 #[test]
 fn gpg_interop_passphrase_protected_secret_key() {
-    if !have_gpg() {
-        return;
-    }
+    assert!(
+        have_gpg(),
+        "gpg is required for these tests: install gnupg (scripts/test does)"
+    );
     let home = GpgHome::new();
     let uid = "Test Pass <pass@test>";
     let out = Command::new("gpg")
@@ -602,9 +606,10 @@ fn generate_rejects_odd_rsa_sizes() {
 
 #[test]
 fn gpg_signer_reports_gpg_failure() {
-    if !have_gpg() {
-        return;
-    }
+    assert!(
+        have_gpg(),
+        "gpg is required for these tests: install gnupg (scripts/test does)"
+    );
     let home = GpgHome::new();
     let err = home.signer("NOSUCHKEY").sign(DATA).unwrap_err();
     assert!(matches!(err, PgpError::Gpg { .. }), "{err}");
@@ -648,4 +653,62 @@ fn types_can_be_shared_across_threads() {
     assert_send_sync::<SecretKeySigner>();
     assert_send_sync::<GpgSigner>();
     assert_send_sync::<PgpError>();
+}
+
+/// The agent's whole procedure on actions signed by GnuPG-made keys through
+/// `gpg --detach-sign`: RSA and ed25519, with and without ACL weight.
+#[test]
+fn gpg_signed_actions_pass_the_agent_verification() {
+    use mig_protocol::acl::{Acl, VerifyError, VerifyPolicy, verify_action};
+    use mig_protocol::{Action, GoTime};
+    assert!(
+        have_gpg(),
+        "gpg is required for these tests: install gnupg (scripts/test does)"
+    );
+    let home = GpgHome::new();
+    let rsa = home.gen_key("Action RSA <rsa@test>", "rsa3072", "sign");
+    let ed = home.gen_key("Action Ed <ed@test>", "ed25519", "sign");
+    let mut keyring = Keyring::from_armored_keys(&home.export_public(&rsa)).unwrap();
+    for key in Keyring::from_armored_keys(&home.export_public(&ed))
+        .unwrap()
+        .keys()
+    {
+        keyring.add(key.clone());
+    }
+    let mut action = Action::from_json(read("file_search.action.json").as_bytes()).unwrap();
+    let data = action.signing_string();
+    action.pgpsignatures = Some(vec![
+        home.signer(&rsa).sign(data.as_bytes()).unwrap(),
+        home.signer(&ed).sign(data.as_bytes()).unwrap(),
+    ]);
+    let acl = Acl::from_json(
+        format!(
+            r#"{{"file":{{"minimumweight":2,"investigators":{{"r":{{"fingerprint":"{rsa}","weight":1}},"e":{{"fingerprint":"{ed}","weight":1}}}}}}}}"#
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    let policy = VerifyPolicy {
+        now: GoTime::parse("2024-01-02T03:05:00Z").unwrap(),
+        skew: chrono::Duration::seconds(60),
+        acl: Some(&acl),
+    };
+    let signers = verify_action(&action, &keyring, &policy).unwrap();
+    assert_eq!(signers, vec![rsa.clone(), ed.clone()]);
+
+    // One signature alone does not reach the weight of 2.
+    let mut single = action.clone();
+    single.pgpsignatures.as_mut().unwrap().truncate(1);
+    assert!(matches!(
+        verify_action(&single, &keyring, &policy),
+        Err(VerifyError::Acl(_))
+    ));
+
+    // Tampering after signing breaks both signatures.
+    let mut tampered = action.clone();
+    tampered.target = "status='idle'".into();
+    assert!(matches!(
+        verify_action(&tampered, &keyring, &policy),
+        Err(VerifyError::Signature { index: 0, .. })
+    ));
 }
