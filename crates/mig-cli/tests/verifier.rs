@@ -110,6 +110,12 @@ fn refusals_name_the_reason() {
     let retargeted = write_json(work.path(), "target.json", |a| {
         a["target"] = "status='idle'".into()
     });
+    let earlier = write_json(work.path(), "validfrom.json", |a| {
+        a["validfrom"] = "2024-01-02T03:04:04Z".into()
+    });
+    let later = write_json(work.path(), "expireafter.json", |a| {
+        a["expireafter"] = "2024-01-02T03:14:06Z".into()
+    });
     let unsigned = write_json(work.path(), "unsigned.json", |a| {
         a["pgpsignatures"] = serde_json::json!([])
     });
@@ -129,6 +135,8 @@ fn refusals_name_the_reason() {
         ("tampered parameter", vec!["-a", path(&tampered), "-k", k, "-now", IN_WINDOW], "[error] signature 0 is invalid"),
         ("tampered name", vec!["-a", path(&renamed), "-k", k, "-now", IN_WINDOW], "[error] signature 0 is invalid"),
         ("tampered target", vec!["-a", path(&retargeted), "-k", k, "-now", IN_WINDOW], "[error] signature 0 is invalid"),
+        ("tampered validfrom", vec!["-a", path(&earlier), "-k", k, "-now", IN_WINDOW], "[error] signature 0 is invalid"),
+        ("tampered expireafter", vec!["-a", path(&later), "-k", k, "-now", IN_WINDOW], "[error] signature 0 is invalid"),
         ("unsigned", vec!["-a", path(&unsigned), "-k", k, "-now", IN_WINDOW], "[error] action has no signature"),
         ("bad crc", vec!["-a", path(&bad_crc), "-k", k, "-now", IN_WINDOW], "[error] signature 0 is invalid"),
         ("expired", vec!["-a", path(&good), "-k", k], "[error] action expired at 2024-01-02T03:14:05Z"),

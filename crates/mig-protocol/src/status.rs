@@ -84,10 +84,10 @@ string_enum! {
         Completed = "completed",
         /// The spool's word for `completed` [QUIRK].
         Done = "done",
-        /// Expired before scheduling, no target, or no command could be created.
+        /// Expired before scheduling (mig-rs also marks actions left `pending`
+        /// past `expireafter`, which the original left forever), no target, or
+        /// no command could be created.
         Invalid = "invalid",
-        /// Left `pending` or `scheduled` until `expireafter` passed (mig-rs marks these; the original left them).
-        Expired = "expired",
     }
 }
 
