@@ -7,7 +7,10 @@
 //! conformance suite checks both. Names of exchanges and queues come from
 //! `mig_protocol::relay`.
 
+pub mod memory;
 pub mod relay;
+
+pub use memory::MemoryRelay;
 
 pub use relay::{
     Delivery, PublishOptions, QueueState, Relay, RelayError, RelayResult, Subscription,

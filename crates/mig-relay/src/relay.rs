@@ -94,6 +94,25 @@ impl std::fmt::Debug for Delivery {
 /// It ends (`None`) only when the relay is closed.
 pub struct Subscription {
     pub(crate) receiver: tokio::sync::mpsc::Receiver<Delivery>,
+    /// Run when the subscription is dropped: the backend cancels the consumer
+    /// and gives its unacknowledged deliveries back to the queue.
+    pub(crate) on_drop: Option<Box<dyn FnOnce() + Send + Sync>>,
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        if let Some(on_drop) = self.on_drop.take() {
+            on_drop();
+        }
+    }
+}
+
+impl std::fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscription")
+            .field("buffered", &self.receiver.len())
+            .finish()
+    }
 }
 
 impl Subscription {
