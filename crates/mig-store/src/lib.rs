@@ -7,4 +7,7 @@
 //! [`target::TargetParam`]s to bind. The compiler is pure (no database, no I/O); the store built
 //! on top of it binds the parameters with sqlx.
 
+pub mod store;
 pub mod target;
+
+pub use store::{Store, StoreError, StoreResult};

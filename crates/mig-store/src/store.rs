@@ -1,0 +1,320 @@
+//! The store trait: every read and write the scheduler and the API make, with one
+//! implementation on PostgreSQL (`PgStore`) and one on SQLite (`SqliteStore`), both
+//! checked by the same conformance suite.
+//!
+//! Life of an action in the store (§3.1 of the protocol spec):
+//!
+//! ```text
+//! insert_action (API)           -> pending   (+ NOTIFY / local wake-up)
+//! claim_runnable_actions        -> scheduled (row lock, SKIP LOCKED: one scheduler wins)
+//! dispatch_action (one txn)     -> inflight  + commands (sent) + outbox rows
+//!     or invalidate_action      -> invalid   (no agent, expired before scheduling)
+//! take_outbox / ack_outbox      publisher loop; rows deleted after the relay confirmed
+//! finish_command                a result from the addressed agent process, once
+//! expire_commands               sent commands of expired actions -> expired (any agent state)
+//! complete_actions              inflight actions whose commands are all terminal -> completed
+//! ```
+//!
+//! Every state change is one transaction, so a scheduler killed at any point
+//! resumes from the database: `scheduled` actions whose claim is older than the
+//! lease are claimable again, outbox rows not yet acknowledged are published again
+//! (agents refuse a replayed action id, and `finish_command` accepts one result
+//! per command).
+
+use std::future::Future;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use mig_protocol::action::ActionCounters;
+use mig_protocol::agent::AgentsStats;
+use mig_protocol::{Action, Agent, Command, Id, Investigator};
+
+use crate::target::TargetError;
+
+/// Errors of the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The target could not be compiled; a client error (the API answers 400).
+    #[error("invalid target: {0}")]
+    Target(#[from] TargetError),
+    /// A row that must exist does not.
+    #[error("{what} {id} not found")]
+    NotFound { what: &'static str, id: Id },
+    /// A uniqueness rule was violated (for example the same investigator signing twice).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// A stored value could not be decoded (bad JSON in a column, and the like).
+    #[error("corrupt {what} in the database: {reason}")]
+    Corrupt { what: &'static str, reason: String },
+    /// The database failed or is unreachable; the caller may retry.
+    #[error("database: {0}")]
+    Database(String),
+}
+
+/// Results of the store.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// One command ready to be published, kept in the outbox until the relay confirmed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxEntry {
+    pub command_id: Id,
+    pub action_id: Id,
+    /// The agent's queueloc; the routing key is `mig.agt.<queueloc>`.
+    pub queueloc: String,
+    /// The Command JSON exactly as it must be published (Go encoding).
+    pub body: String,
+    /// The AMQP `expiration` property: the action's window in milliseconds.
+    pub expiration_ms: u64,
+}
+
+/// What happened to one heartbeat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeartbeatOutcome {
+    /// No non-offline row had this `(queueloc, pid)`: a row was inserted.
+    Inserted(Id),
+    /// The existing row's heartbeat (and status `online`) was updated.
+    Updated(Id),
+    /// The environment changed (`refreshtime` later than stored + 15 s): the old
+    /// row was set offline and a new one inserted, in one transaction.
+    Replaced { old: Id, new: Id },
+    /// The existing row was `destroyed`: updated (the original revives it) and
+    /// reported so that duplicate detection looks at its queueloc.
+    RevivedDestroyed(Id),
+}
+
+/// Thresholds of the periodic agent-status job (§3.3).
+#[derive(Debug, Clone, Copy)]
+pub struct AgentTimeouts {
+    /// `online` rows whose last heartbeat is older become `idle` (5 × heartbeatfreq).
+    pub idle_after: Duration,
+    /// `idle` rows whose last heartbeat is older become `offline` (`[agent] timeout`).
+    pub offline_after: Duration,
+}
+
+/// How many rows the periodic job changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AgentTransitions {
+    pub to_idle: u64,
+    pub to_offline: u64,
+}
+
+/// Counters of an action and whether it just completed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionProgress {
+    pub action_id: Id,
+    pub counters: ActionCounters,
+    /// True when this call moved the action to `completed`.
+    pub completed: bool,
+}
+
+/// The database of MIG, as the scheduler and the API use it.
+///
+/// Times are passed in by the caller (`now`) so that tests can run on a paused or
+/// fake clock; implementations never read the wall clock for state decisions.
+pub trait Store: Send + Sync + 'static {
+    // ---- actions -----------------------------------------------------------------
+
+    /// Inserts a new action (status as given, normally `pending`) with one
+    /// `signatures` row per `(investigator id, signature)`; wakes schedulers
+    /// (PostgreSQL `NOTIFY mig_new_action`, SQLite a local notification).
+    fn insert_action(
+        &self,
+        action: &Action,
+        signatures: &[(Id, String)],
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Reads one action with its counters computed from `commands` and the
+    /// investigators who signed it; `None` when absent.
+    fn get_action(&self, id: Id) -> impl Future<Output = StoreResult<Option<Action>>> + Send;
+
+    /// Atomically moves up to `limit` actions that are `pending` with
+    /// `validfrom <= now < expireafter` — or `scheduled` with a claim older than
+    /// `lease` (a scheduler died holding them) — to `scheduled`, and returns them.
+    /// Concurrent callers never receive the same action (row locks, SKIP LOCKED).
+    fn claim_runnable_actions(
+        &self,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Vec<Action>>> + Send;
+
+    /// Marks `pending` or `scheduled` actions whose `expireafter` has passed as
+    /// `invalid` (the original left them forever); returns their ids.
+    fn invalidate_stale_actions(
+        &self,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<Vec<Id>>> + Send;
+
+    /// Marks one action `invalid` (no agent matched, or it could not be prepared).
+    fn invalidate_action(
+        &self,
+        id: Id,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// In one transaction: sets the action `inflight` with `starttime = now` and
+    /// `counters.sent`, inserts its `commands` rows (status `sent`, finishtime
+    /// sentinel, results = the empty results of each command) and one outbox entry
+    /// per command (body = `command.to_json()`, expiration =
+    /// `mig_protocol::relay::command_expiration_ms`). If the action is not in the
+    /// database (a scheduler-generated action) it is inserted first, with
+    /// `signatures`. Fails with `Conflict` if the action is no longer `scheduled`.
+    fn dispatch_action(
+        &self,
+        action: &Action,
+        commands: &[Command],
+        signatures: &[(Id, String)],
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Up to `limit` outbox entries not yet confirmed, oldest first. Entries taken
+    /// by one caller are not handed to another for `lease` (SKIP LOCKED + a
+    /// claim timestamp), so two schedulers do not publish the same command.
+    fn take_outbox(
+        &self,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Vec<OutboxEntry>>> + Send;
+
+    /// Deletes confirmed outbox entries.
+    fn ack_outbox(&self, command_ids: &[Id]) -> impl Future<Output = StoreResult<()>> + Send;
+
+    // ---- commands ----------------------------------------------------------------
+
+    /// Records a returned command: `UPDATE commands SET status, results, finishtime`
+    /// only if the command is still `sent` and its agent row is the one of the
+    /// returned `agent.queueloc` and `agent.pid` and is `online` or `idle`.
+    /// `\u0000` in the results JSON is stored as the text `NULL` [COMPAT].
+    /// Returns whether the command was updated (false = dropped: wrong agent
+    /// process, second result, unknown command).
+    fn finish_command(
+        &self,
+        returned: &Command,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    /// Reads one command with its action and agent.
+    fn get_command(&self, id: Id) -> impl Future<Output = StoreResult<Option<Command>>> + Send;
+
+    /// Commands of one action, ordered by id.
+    fn commands_of_action(
+        &self,
+        action_id: Id,
+    ) -> impl Future<Output = StoreResult<Vec<Command>>> + Send;
+
+    /// Sets every `sent` command whose action's `expireafter` is before `now` to
+    /// `expired` with `finishtime = now`, whatever its agent's state (the original
+    /// never finished those of agents that went away); returns the affected action ids.
+    fn expire_commands(
+        &self,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<Vec<Id>>> + Send;
+
+    /// For each action id: recomputes the counters from `commands`, updates
+    /// `lastupdatetime`, and if every command is terminal sets the action
+    /// `completed` with `finishtime = now`.
+    fn complete_actions(
+        &self,
+        action_ids: &[Id],
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<Vec<ActionProgress>>> + Send;
+
+    /// Ids of actions still `inflight`, to resume accounting after a restart.
+    fn inflight_actions(&self) -> impl Future<Output = StoreResult<Vec<Id>>> + Send;
+
+    // ---- agents ------------------------------------------------------------------
+
+    /// Applies a batch of heartbeats in one transaction (§7.8): an agent is found
+    /// by `(queueloc, pid)` among non-offline rows. `now` is the server time written
+    /// as `heartbeattime` (and `starttime` of new rows). New rows get a fresh id.
+    fn upsert_heartbeats(
+        &self,
+        heartbeats: &[Agent],
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<Vec<HeartbeatOutcome>>> + Send;
+
+    /// The agents an action targets: rows `online` or `idle` matching the target
+    /// (compiled safely, never pasted), at most one per queueloc, ordered by queueloc.
+    fn target_agents(
+        &self,
+        target: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<Vec<Agent>>> + Send;
+
+    /// How many agents `target_agents` would return (dry run).
+    fn count_target_agents(
+        &self,
+        target: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<u64>> + Send;
+
+    /// Reads one agent row.
+    fn get_agent(&self, id: Id) -> impl Future<Output = StoreResult<Option<Agent>>> + Send;
+
+    /// The periodic transitions: `idle` → `offline` first, then `online` → `idle`.
+    fn mark_inactive_agents(
+        &self,
+        now: DateTime<Utc>,
+        timeouts: AgentTimeouts,
+    ) -> impl Future<Output = StoreResult<AgentTransitions>> + Send;
+
+    /// Computes the fleet statistics of §7.7 and inserts them as an `agents_stats`
+    /// row; `count_new_endpoints` false stores 0 there (computed hourly) [QUIRK].
+    fn record_agents_stats(
+        &self,
+        now: DateTime<Utc>,
+        count_new_endpoints: bool,
+    ) -> impl Future<Output = StoreResult<AgentsStats>> + Send;
+
+    /// Queuelocs with more than one row whose heartbeat is newer than `since` and
+    /// whose mode is not `checkin` (duplicate agents).
+    fn duplicate_queuelocs(
+        &self,
+        since: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<Vec<String>>> + Send;
+
+    /// Non-offline rows of one queueloc whose heartbeat is newer than `since`,
+    /// with their `destructiontime`.
+    fn agents_of_queueloc(
+        &self,
+        queueloc: &str,
+        since: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<Vec<Agent>>> + Send;
+
+    /// Sets an agent `destroyed` with `destructiontime = now`.
+    fn mark_agent_destroyed(
+        &self,
+        id: Id,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Queuelocs whose rows are all offline and whose last heartbeat is newer than
+    /// `oldest` (their relay queues can be deleted, §7.10).
+    fn stale_queuelocs(
+        &self,
+        oldest: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<Vec<String>>> + Send;
+
+    // ---- investigators -----------------------------------------------------------
+
+    /// Active investigators (with their public keys), for signature checks.
+    fn active_investigators(&self) -> impl Future<Output = StoreResult<Vec<Investigator>>> + Send;
+
+    /// The scheduler's own identity (name `migscheduler`, active, with its private key).
+    fn scheduler_identity(&self) -> impl Future<Output = StoreResult<Option<Investigator>>> + Send;
+
+    /// Inserts an investigator; returns its id (from the sequence).
+    fn insert_investigator(
+        &self,
+        investigator: &Investigator,
+    ) -> impl Future<Output = StoreResult<Id>> + Send;
+
+    // ---- wake-ups ----------------------------------------------------------------
+
+    /// Resolves when a new action may be runnable (PostgreSQL `LISTEN
+    /// mig_new_action`, re-established after a connection loss; SQLite a local
+    /// notification), or after `timeout` — the slow sweep that makes a missed
+    /// notification harmless.
+    fn wait_for_new_action(&self, timeout: Duration) -> impl Future<Output = ()> + Send;
+}
