@@ -36,5 +36,5 @@ pub use action::{Action, Operation};
 pub use agent::{Agent, AgentEnv, Heartbeat};
 pub use command::{Command, ModuleResult};
 pub use gotime::GoTime;
-pub use id::Id;
+pub use id::{Id, gen_id};
 pub use investigator::{Investigator, Permissions};

@@ -1,0 +1,2 @@
+//! `mig-scheduler -c /etc/mig/scheduler.cfg`
+fn main() {}
