@@ -161,9 +161,12 @@ impl Writer {
                 self.push(")");
             }
             Expr::Not(inner) => {
-                self.push("(NOT ");
+                // And, Or and Not render their own parentheses; wrap the others so that the
+                // operand of NOT reads unambiguously whatever the backend's precedence.
+                let wrap = !matches!(**inner, Expr::And(_) | Expr::Or(_) | Expr::Not(_));
+                self.push(if wrap { "(NOT (" } else { "(NOT " });
                 self.expr(inner)?;
-                self.push(")");
+                self.push(if wrap { "))" } else { ")" });
             }
             Expr::Bool(value) => self.param(TargetParam::Bool(*value)),
             Expr::Compare { left, op, right } => {

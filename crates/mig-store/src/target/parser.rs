@@ -735,6 +735,12 @@ impl Parser {
             }
             _ => {}
         }
+        if matches!(
+            word,
+            "select" | "union" | "with" | "values" | "exists" | "table"
+        ) {
+            return Err(unsupported(token, SUB_SELECT_REFUSED));
+        }
         if followed_by_paren {
             return Err(unsupported(
                 token,
