@@ -7,10 +7,18 @@
 //! conformance suite checks both. Names of exchanges and queues come from
 //! `mig_protocol::relay`.
 
+pub mod amqp;
+pub mod any;
+pub mod dial;
 pub mod memory;
 pub mod relay;
+pub mod tls;
 
+pub use amqp::{AmqpConfig, AmqpRelay};
+pub use any::AnyRelay;
+pub use dial::{Dialed, connect_via_proxy, dial, environment_proxy};
 pub use memory::MemoryRelay;
+pub use tls::TlsConfig;
 
 pub use relay::{
     Delivery, PublishOptions, QueueState, Relay, RelayError, RelayResult, Subscription,
