@@ -171,6 +171,7 @@ struct Session {
     /// the publishing channel (and fail every publish in flight on it), so
     /// the relay checks an exchange once with a passive declare.
     known_exchanges: Mutex<HashSet<String>>,
+    checking_exchange: tokio::sync::Mutex<()>,
     /// The proxy the connection goes through.
     proxy: Option<String>,
 }
@@ -302,6 +303,11 @@ impl Session {
 
     async fn check_exchange(&self, exchange: &str) -> Result<(), Failure> {
         if exchange.is_empty() || lock(&self.known_exchanges).contains(exchange) {
+            return Ok(());
+        }
+        // One check at a time, so a burst of publishes makes one passive declare.
+        let _checking = self.checking_exchange.lock().await;
+        if lock(&self.known_exchanges).contains(exchange) {
             return Ok(());
         }
         self.on_channel(|channel| async move {
@@ -666,6 +672,7 @@ impl Inner {
             publisher: Mutex::new(publisher),
             reopen_publisher: tokio::sync::Mutex::new(()),
             known_exchanges: Mutex::new(HashSet::new()),
+            checking_exchange: tokio::sync::Mutex::new(()),
             proxy,
         });
         let (scheduler, agent_queues) = {
