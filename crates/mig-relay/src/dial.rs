@@ -125,15 +125,30 @@ async fn with_timeout<T>(
 
 /// The proxy the environment designates for `http://<host>:<port>`, as Go's
 /// `http.ProxyFromEnvironment` resolves it: `HTTP_PROXY` (or `http_proxy`),
-/// unless the host is a loopback name or address or matches `NO_PROXY`.
+/// unless the host is a loopback name or address or matches `NO_PROXY`
+/// (or `no_proxy`). The agent appends it to its configured proxies.
 pub fn environment_proxy(host: &str, port: u16) -> Option<String> {
     let variable = |name: &str| {
         std::env::var(name)
             .ok()
             .or_else(|| std::env::var(name.to_lowercase()).ok())
-            .filter(|value| !value.is_empty())
     };
-    let proxy = variable("HTTP_PROXY")?;
+    proxy_for(
+        host,
+        port,
+        variable("HTTP_PROXY").as_deref(),
+        variable("NO_PROXY").as_deref(),
+    )
+}
+
+/// [`environment_proxy`] with the variables given.
+pub fn proxy_for(
+    host: &str,
+    port: u16,
+    http_proxy: Option<&str>,
+    no_proxy: Option<&str>,
+) -> Option<String> {
+    let proxy = http_proxy.filter(|value| !value.is_empty())?;
     if host == "localhost"
         || host
             .parse::<std::net::IpAddr>()
@@ -141,28 +156,56 @@ pub fn environment_proxy(host: &str, port: u16) -> Option<String> {
     {
         return None;
     }
-    if let Some(no_proxy) = variable("NO_PROXY") {
-        for entry in no_proxy.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-            if entry == "*" {
-                return None;
-            }
-            let (entry_host, entry_port) = match entry.rsplit_once(':') {
-                Some((h, p)) if p.parse::<u16>().is_ok() => (h, p.parse::<u16>().ok()),
-                _ => (entry, None),
-            };
-            if entry_port.is_some_and(|p| p != port) {
-                continue;
-            }
-            let suffix = entry_host.trim_start_matches("*.").trim_start_matches('.');
-            if host == suffix || host.ends_with(&format!(".{suffix}")) {
-                return None;
-            }
+    for entry in no_proxy
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+    {
+        if entry == "*" {
+            return None;
+        }
+        let (entry_host, entry_port) = match entry.rsplit_once(':') {
+            Some((entry_host, entry_port)) => match entry_port.parse::<u16>() {
+                Ok(entry_port) => (entry_host, Some(entry_port)),
+                Err(_) => (entry, None),
+            },
+            None => (entry, None),
+        };
+        if entry_port.is_some_and(|entry_port| entry_port != port) {
+            continue;
+        }
+        let suffix = entry_host.trim_start_matches("*.").trim_start_matches('.');
+        if host == suffix || host.ends_with(&format!(".{suffix}")) {
+            return None;
         }
     }
-    let proxy = proxy
-        .strip_prefix("http://")
-        .unwrap_or(&proxy)
-        .trim_end_matches('/')
-        .to_string();
-    Some(proxy)
+    let proxy = proxy.strip_prefix("http://").unwrap_or(proxy);
+    Some(proxy.trim_end_matches('/').to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::proxy_for;
+
+    #[test]
+    fn environment_proxy_rules() {
+        let proxy = Some("http://proxy.example.net:3128/");
+        let direct = |host, no_proxy| proxy_for(host, 5671, proxy, no_proxy);
+        assert_eq!(
+            direct("relay.example.net", None),
+            Some("proxy.example.net:3128".to_string())
+        );
+        assert_eq!(proxy_for("relay.example.net", 5671, None, None), None);
+        assert_eq!(proxy_for("relay.example.net", 5671, Some(""), None), None);
+        assert_eq!(direct("localhost", None), None);
+        assert_eq!(direct("127.0.0.1", None), None);
+        assert_eq!(direct("::1", None), None);
+        assert_eq!(direct("relay.example.net", Some("example.net")), None);
+        assert_eq!(direct("relay.example.net", Some(".example.net")), None);
+        assert_eq!(direct("relay.example.net", Some("other.org, *")), None);
+        assert_eq!(direct("relay.example.net", Some("example.net:5671")), None);
+        assert!(direct("relay.example.net", Some("example.net:443")).is_some());
+        assert!(direct("relay.example.net", Some("ample.net")).is_some());
+    }
 }

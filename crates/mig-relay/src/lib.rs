@@ -16,7 +16,7 @@ pub mod tls;
 
 pub use amqp::{AmqpConfig, AmqpRelay};
 pub use any::AnyRelay;
-pub use dial::{Dialed, connect_via_proxy, dial, environment_proxy};
+pub use dial::{Dialed, connect_via_proxy, dial, environment_proxy, proxy_for};
 pub use memory::MemoryRelay;
 pub use tls::TlsConfig;
 
