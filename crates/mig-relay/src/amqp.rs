@@ -699,13 +699,15 @@ impl Inner {
         let mut events = session.connection.events_listener();
         let mut closed = self.closed.subscribe();
         let mut status_check = tokio::time::interval(STATUS_CHECK);
+        let mut events_open = true;
         loop {
             tokio::select! {
                 _ = closed.wait_for(|closed| *closed) => return,
-                event = events.next() => {
-                    if event.is_none() && !session.connected() {
-                        return;
+                event = events.next(), if events_open => {
+                    if let Some(lapin::Event::Error(error)) = &event {
+                        tracing::debug!(%error, "relay connection event");
                     }
+                    events_open = event.is_some();
                 }
                 () = self.lost.notified() => {}
                 _ = status_check.tick() => {}
