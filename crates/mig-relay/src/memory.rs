@@ -1,9 +1,9 @@
 //! An in-process broker with the semantics MIG relies on from RabbitMQ.
 //!
 //! [`MemoryRelay`] keeps direct exchanges, their bindings and FIFO queues in
-//! one mutex-protected [`State`]. Every event that can make a message
+//! one mutex-protected `State`. Every event that can make a message
 //! deliverable (publish, ack, reject, new consumer, dropped subscription)
-//! runs [`dispatch`] on the queue under the lock, so nothing polls: a message
+//! runs `State::dispatch` on the queue under the lock, so nothing polls: a message
 //! leaves its queue as soon as a consumer has credit for it.
 //!
 //! Deliveries handed to a consumer stay in that consumer's `unacked` map until

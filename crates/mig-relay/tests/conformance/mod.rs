@@ -332,6 +332,13 @@ pub async fn delete_queue<R: Relay>(relay: R) {
         matches!(error, RelayError::NotConfirmed { .. }),
         "unexpected {error:?}"
     );
+    let error = relay.consume(&queue, 1).await.unwrap_err();
+    assert!(
+        matches!(error, RelayError::Refused { .. }),
+        "unexpected {error:?}"
+    );
+    // The relay still works after that error.
+    assert_eq!(relay.queue_state(&queue).await.unwrap(), None);
 }
 
 /// Closing the relay ends its subscriptions and later operations fail.
