@@ -153,7 +153,7 @@ mod tests {
         assert!(!whitelist.allows("linux.ab"));
         // "re:" alone is four characters: an exact entry, not a pattern.
         assert!(whitelist.allows("re:"));
-        assert!(Whitelist::parse("re:(\n").unwrap_err().starts_with("line 1:"));
+        assert!(Whitelist::parse("re:((\n").unwrap_err().starts_with("line 1:"));
     }
 
     #[test]
