@@ -348,7 +348,7 @@ impl PgStore {
         let mut commands = Vec::with_capacity(rows.len());
         for row in &rows {
             let action_id: i64 = get(row, "actionid")?;
-            if !actions.contains_key(&action_id) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = actions.entry(action_id) {
                 let sql = format!(
                     "SELECT {} FROM actions a WHERE a.id = $1",
                     action_columns("a", "")
@@ -358,7 +358,7 @@ impl PgStore {
                     .fetch_one(&self.pool)
                     .await
                     .map_err(db_error("select the action of a command"))?;
-                actions.insert(action_id, read_action(&action_row, "")?);
+                slot.insert(read_action(&action_row, "")?);
             }
             let action = actions.get(&action_id).cloned().unwrap_or_default();
             let agent = read_agent(row, "g_")?;
@@ -574,7 +574,7 @@ impl Store for PgStore {
             .iter()
             .map(|row| read_action(row, ""))
             .collect::<StoreResult<Vec<_>>>()?;
-        actions.sort_by(|a, b| (a.validfrom, a.id).cmp(&(b.validfrom, b.id)));
+        actions.sort_by_key(|action| (action.validfrom, action.id));
         Ok(actions)
     }
 
@@ -753,7 +753,7 @@ impl Store for PgStore {
                 },
             ));
         }
-        entries.sort_by(|a, b| (a.0, a.1.command_id).cmp(&(b.0, b.1.command_id)));
+        entries.sort_by_key(|(created, entry)| (*created, entry.command_id));
         Ok(entries.into_iter().map(|(_, entry)| entry).collect())
     }
 

@@ -358,7 +358,7 @@ impl SqliteStore {
         let mut commands = Vec::with_capacity(rows.len());
         for row in &rows {
             let action_id: i64 = get(row, "actionid")?;
-            if !actions.contains_key(&action_id) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = actions.entry(action_id) {
                 let sql = format!(
                     "SELECT {} FROM actions a WHERE a.id = ?1",
                     action_columns("a", "")
@@ -368,7 +368,7 @@ impl SqliteStore {
                     .fetch_one(&mut *conn)
                     .await
                     .map_err(db_error("select the action of a command"))?;
-                actions.insert(action_id, read_action(&action_row, "")?);
+                slot.insert(read_action(&action_row, "")?);
             }
             let action = actions.get(&action_id).cloned().unwrap_or_default();
             let agent = read_agent(row, "g_")?;
@@ -522,7 +522,7 @@ impl Store for SqliteStore {
         for action in &mut actions {
             action.status = mig_protocol::status::ActionStatus::Scheduled;
         }
-        actions.sort_by(|a, b| (a.validfrom, a.id).cmp(&(b.validfrom, b.id)));
+        actions.sort_by_key(|action| (action.validfrom, action.id));
         Ok(actions)
     }
 

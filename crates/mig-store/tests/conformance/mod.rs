@@ -370,7 +370,7 @@ pub async fn dispatch_writes_commands_and_outbox<S: Store>(store: &S) {
     assert_eq!(read.counters.sent, 3);
     assert_eq!(read.counters.inflight, 3);
     assert_eq!(read.counters.done, 0);
-    assert_eq!(store.inflight_actions().await.unwrap(), vec![action.id]);
+    assert!(store.inflight_actions().await.unwrap().contains(&action.id));
 
     let stored = store.commands_of_action(action.id).await.unwrap();
     assert_eq!(stored.len(), 3);
@@ -631,7 +631,7 @@ pub async fn complete_actions_counts_and_completes<S: Store>(store: &S) {
     assert_eq!(read.status, ActionStatus::Completed);
     assert_eq!(read.finishtime, GoTime::from(later));
     assert_eq!(read.counters, progress[0].counters);
-    assert!(store.inflight_actions().await.unwrap().is_empty());
+    assert!(!store.inflight_actions().await.unwrap().contains(&action.id));
     // Completing again does not complete it twice.
     let again = store
         .complete_actions(&[action.id], later + TimeDelta::seconds(1))
