@@ -1,7 +1,7 @@
 //! [`AmqpRelay`]: AMQP 0-9-1 to RabbitMQ with lapin.
 //!
 //! One supervisor task owns the connection. It publishes the current
-//! [`Session`] (connection, confirm-mode publishing channel, generation) in a
+//! `Session` (connection, confirm-mode publishing channel, generation) in a
 //! `watch` channel that every operation reads; operations issued while
 //! disconnected wait for the next session, up to
 //! [`AmqpConfig::unavailable_timeout`].
