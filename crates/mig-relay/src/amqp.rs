@@ -64,8 +64,10 @@ use crate::relay::{
 };
 use crate::tls::TlsConfig;
 
-/// Buffer of a subscription with an unlimited prefetch.
-const UNLIMITED_PREFETCH_BUFFER: usize = 1024;
+/// Buffer of a subscription with an unlimited prefetch. Small on purpose:
+/// deliveries waiting here when their channel dies cannot be acknowledged and
+/// come again, while those still in lapin's buffer are dropped by the pump.
+const UNLIMITED_PREFETCH_BUFFER: usize = 16;
 
 /// How often the supervisor double-checks the connection status, in case a
 /// loss was not reported as an event.
@@ -868,6 +870,11 @@ async fn pump(
                 return;
             };
             match item {
+                Some(Ok(delivery)) if !delivery.acker.usable() => {
+                    // Its channel is gone: it cannot be acknowledged and the
+                    // broker redelivers it, so do not hand it out.
+                    tracing::trace!(%queue, "delivery of a closed channel skipped");
+                }
                 Some(Ok(delivery)) => {
                     let delivery = Delivery {
                         body: delivery.data,
