@@ -526,7 +526,7 @@ impl AmqpRelay {
     /// Waits up to `timeout` for a live connection.
     pub async fn wait_connected(&self, timeout: Duration) -> RelayResult<()> {
         self.inner
-            .session_until(Instant::now() + timeout, 0)
+            .session_until(Some(Instant::now() + timeout), 0)
             .await
             .map(|_| ())
     }
@@ -572,10 +572,11 @@ impl Inner {
         }
     }
 
-    /// The live session of generation `min_generation` or later, waiting until `deadline`.
+    /// The live session of generation `min_generation` or later, waiting
+    /// until `deadline` (`None`: until the relay closes).
     async fn session_until(
         &self,
-        deadline: Instant,
+        deadline: Option<Instant>,
         min_generation: u64,
     ) -> RelayResult<Arc<Session>> {
         let mut sessions = self.session.subscribe();
@@ -588,10 +589,14 @@ impl Inner {
                 _ = closed.wait_for(|closed| *closed) => None,
             }
         };
-        match tokio::time::timeout_at(deadline.into(), wait).await {
-            Ok(Some(session)) => Ok(session),
-            Ok(None) | Err(_) => Err(self.unavailable()),
-        }
+        let session = match deadline {
+            Some(deadline) => tokio::time::timeout_at(deadline.into(), wait)
+                .await
+                .ok()
+                .flatten(),
+            None => wait.await,
+        };
+        session.ok_or_else(|| self.unavailable())
     }
 
     /// Runs `operation` on a live session, retrying on a new one when the
@@ -607,7 +612,7 @@ impl Inner {
             if self.is_closed() {
                 return Err(self.unavailable());
             }
-            let session = self.session_until(deadline, min_generation).await?;
+            let session = self.session_until(Some(deadline), min_generation).await?;
             match operation(Arc::clone(&session)).await {
                 Ok(value) => return Ok(value),
                 Err(Failure::Final(error)) => return Err(error),
@@ -827,7 +832,7 @@ async fn pump(
             Some(consumer) => consumer,
             None => {
                 let session = tokio::select! {
-                    session = inner.session_until(far_future(), min_generation) => match session {
+                    session = inner.session_until(None, min_generation) => match session {
                         Ok(session) => session,
                         Err(_) => return,
                     },
@@ -910,10 +915,6 @@ async fn pump(
             min_generation = session.generation + 1;
         }
     }
-}
-
-fn far_future() -> Instant {
-    Instant::now() + Duration::from_secs(100 * 365 * 24 * 3600)
 }
 
 impl Relay for AmqpRelay {
