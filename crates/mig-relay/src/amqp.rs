@@ -1,7 +1,7 @@
 //! [`AmqpRelay`]: AMQP 0-9-1 to RabbitMQ with lapin.
 //!
 //! One supervisor task owns the connection. It publishes the current
-//! [`Session`] (connection, confirm-mode publishing channel, generation) in a
+//! `Session` (connection, confirm-mode publishing channel, generation) in a
 //! `watch` channel that every operation reads; operations issued while
 //! disconnected wait for the next session, up to
 //! [`AmqpConfig::unavailable_timeout`].
@@ -64,8 +64,10 @@ use crate::relay::{
 };
 use crate::tls::TlsConfig;
 
-/// Buffer of a subscription with an unlimited prefetch.
-const UNLIMITED_PREFETCH_BUFFER: usize = 1024;
+/// Buffer of a subscription with an unlimited prefetch. Small on purpose:
+/// deliveries waiting here when their channel dies cannot be acknowledged and
+/// come again, while those still in lapin's buffer are dropped by the pump.
+const UNLIMITED_PREFETCH_BUFFER: usize = 16;
 
 /// How often the supervisor double-checks the connection status, in case a
 /// loss was not reported as an event.
@@ -524,7 +526,7 @@ impl AmqpRelay {
     /// Waits up to `timeout` for a live connection.
     pub async fn wait_connected(&self, timeout: Duration) -> RelayResult<()> {
         self.inner
-            .session_until(Instant::now() + timeout, 0)
+            .session_until(Some(Instant::now() + timeout), 0)
             .await
             .map(|_| ())
     }
@@ -570,10 +572,11 @@ impl Inner {
         }
     }
 
-    /// The live session of generation `min_generation` or later, waiting until `deadline`.
+    /// The live session of generation `min_generation` or later, waiting
+    /// until `deadline` (`None`: until the relay closes).
     async fn session_until(
         &self,
-        deadline: Instant,
+        deadline: Option<Instant>,
         min_generation: u64,
     ) -> RelayResult<Arc<Session>> {
         let mut sessions = self.session.subscribe();
@@ -586,10 +589,14 @@ impl Inner {
                 _ = closed.wait_for(|closed| *closed) => None,
             }
         };
-        match tokio::time::timeout_at(deadline.into(), wait).await {
-            Ok(Some(session)) => Ok(session),
-            Ok(None) | Err(_) => Err(self.unavailable()),
-        }
+        let session = match deadline {
+            Some(deadline) => tokio::time::timeout_at(deadline.into(), wait)
+                .await
+                .ok()
+                .flatten(),
+            None => wait.await,
+        };
+        session.ok_or_else(|| self.unavailable())
     }
 
     /// Runs `operation` on a live session, retrying on a new one when the
@@ -605,7 +612,7 @@ impl Inner {
             if self.is_closed() {
                 return Err(self.unavailable());
             }
-            let session = self.session_until(deadline, min_generation).await?;
+            let session = self.session_until(Some(deadline), min_generation).await?;
             match operation(Arc::clone(&session)).await {
                 Ok(value) => return Ok(value),
                 Err(Failure::Final(error)) => return Err(error),
@@ -825,7 +832,7 @@ async fn pump(
             Some(consumer) => consumer,
             None => {
                 let session = tokio::select! {
-                    session = inner.session_until(far_future(), min_generation) => match session {
+                    session = inner.session_until(None, min_generation) => match session {
                         Ok(session) => session,
                         Err(_) => return,
                     },
@@ -868,6 +875,11 @@ async fn pump(
                 return;
             };
             match item {
+                Some(Ok(delivery)) if !delivery.acker.usable() => {
+                    // Its channel is gone: it cannot be acknowledged and the
+                    // broker redelivers it, so do not hand it out.
+                    tracing::trace!(%queue, "delivery of a closed channel skipped");
+                }
                 Some(Ok(delivery)) => {
                     let delivery = Delivery {
                         body: delivery.data,
@@ -903,10 +915,6 @@ async fn pump(
             min_generation = session.generation + 1;
         }
     }
-}
-
-fn far_future() -> Instant {
-    Instant::now() + Duration::from_secs(100 * 365 * 24 * 3600)
 }
 
 impl Relay for AmqpRelay {

@@ -91,7 +91,9 @@ impl std::fmt::Debug for Delivery {
 
 /// A stream of deliveries from one queue. It survives reconnections: the
 /// relay re-creates the consumer and keeps feeding the same subscription.
-/// It ends (`None`) only when the relay is closed.
+/// It ends (`None`) only when the relay is closed or its queue is deleted.
+/// Dropping it cancels the consumer: the broker requeues its unacknowledged
+/// deliveries.
 pub struct Subscription {
     pub(crate) receiver: tokio::sync::mpsc::Receiver<Delivery>,
     /// Run when the subscription is dropped: the backend cancels the consumer
@@ -116,7 +118,7 @@ impl std::fmt::Debug for Subscription {
 }
 
 impl Subscription {
-    /// The next delivery, or `None` once the relay is closed.
+    /// The next delivery, or `None` once the relay is closed (or the queue deleted).
     pub async fn next(&mut self) -> Option<Delivery> {
         self.receiver.recv().await
     }
