@@ -90,7 +90,13 @@ impl FakeAgent {
     pub async fn start<S: Store, R: Relay>(store: &S, relay: &R, name: &str, behaviour: Behaviour) -> FakeAgent {
         let agent = agent_row(name, 1000 + i64::from(rand::random::<u16>()));
         store.upsert_heartbeats(std::slice::from_ref(&agent), Utc::now()).await.unwrap();
-        relay.declare_agent_queue(&agent.queueloc).await.unwrap();
+        // Like a real agent, wait for the scheduler to have declared the exchanges.
+        let mut attempts = 0;
+        while let Err(err) = relay.declare_agent_queue(&agent.queueloc).await {
+            attempts += 1;
+            assert!(attempts < 100, "agent queue never declared: {err}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         let mut subscription = relay.consume(&mig_protocol::relay::agent_queue(&agent.queueloc), 1).await.unwrap();
         let answered = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let relay = relay.clone();
