@@ -41,7 +41,10 @@ pub(crate) async fn declare_topology<S: Store, R: Relay>(shared: &Shared<S, R>) 
 pub(crate) async fn action_loop<S: Store, R: Relay>(shared: Arc<Shared<S, R>>) {
     loop {
         loop {
-            let claimed = shared.store.claim_runnable_actions(Utc::now(), shared.tuning.claim_lease, 64).await;
+            let claimed = shared
+                .store
+                .claim_runnable_actions(Utc::now(), shared.tuning.claim_lease, 64)
+                .await;
             match claimed {
                 Ok(actions) if actions.is_empty() => break,
                 Ok(actions) => {
@@ -92,13 +95,21 @@ pub(crate) async fn prepare_action<S: Store, R: Relay>(shared: &Shared<S, R>, mu
     let operations = action.operations().len();
     action.status = ActionStatus::Preparing;
     action.starttime = GoTime::from(now);
-    action.counters = ActionCounters { sent: i64::try_from(agents.len()).unwrap_or(i64::MAX), ..ActionCounters::default() };
+    action.counters = ActionCounters {
+        sent: i64::try_from(agents.len()).unwrap_or(i64::MAX),
+        ..ActionCounters::default()
+    };
     let starttime = GoTime::from(now);
     let commands: Vec<Command> = agents
         .into_iter()
         .map(|agent| {
             if shared.config.agent.log_actions {
-                tracing::info!("Agent action: agent=\"{}\" loader=\"{}\" name=\"{}\"", agent.name, agent.loadername, action.name);
+                tracing::info!(
+                    "Agent action: agent=\"{}\" loader=\"{}\" name=\"{}\"",
+                    agent.name,
+                    agent.loadername,
+                    action.name
+                );
             }
             Command {
                 id: gen_id(),
@@ -111,13 +122,21 @@ pub(crate) async fn prepare_action<S: Store, R: Relay>(shared: &Shared<S, R>, mu
             }
         })
         .collect();
-    match shared.store.dispatch_action(&action, &commands, &[], now).await {
+    match shared
+        .store
+        .dispatch_action(&action, &commands, &[], now)
+        .await
+    {
         Ok(()) => {
             tracing::info!(commands = commands.len(), "action dispatched");
             shared.outbox_wake.notify_one();
         }
-        Err(StoreError::Conflict(reason)) => tracing::warn!(%reason, "action changed state while being prepared; left as it is"),
-        Err(err) => tracing::error!(error = %err, "cannot dispatch the action; will retry after the claim lease"),
+        Err(StoreError::Conflict(reason)) => {
+            tracing::warn!(%reason, "action changed state while being prepared; left as it is")
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "cannot dispatch the action; will retry after the claim lease")
+        }
     }
 }
 
@@ -154,7 +173,15 @@ pub(crate) async fn publisher_loop<S: Store, R: Relay>(shared: Arc<Shared<S, R>>
 /// One round of the publisher; returns how many entries it settled, or `Err`
 /// when nothing could be done (database or relay down).
 async fn publish_outbox_round<S: Store, R: Relay>(shared: &Shared<S, R>) -> Result<usize, ()> {
-    let entries = match shared.store.take_outbox(Utc::now(), shared.tuning.outbox_lease, shared.tuning.outbox_batch).await {
+    let entries = match shared
+        .store
+        .take_outbox(
+            Utc::now(),
+            shared.tuning.outbox_lease,
+            shared.tuning.outbox_batch,
+        )
+        .await
+    {
         Ok(entries) => entries,
         Err(err) => {
             tracing::error!(error = %err, "cannot read the outbox");
@@ -167,8 +194,18 @@ async fn publish_outbox_round<S: Store, R: Relay>(shared: &Shared<S, R>) -> Resu
     let outcomes: Vec<_> = futures_util::stream::iter(entries)
         .map(|entry| async move {
             let routing_key = agent_queue(&entry.queueloc);
-            let options = PublishOptions { expiration_ms: Some(entry.expiration_ms) };
-            let outcome = shared.relay.publish(EXCHANGE_TO_AGENTS, &routing_key, entry.body.into_bytes(), options).await;
+            let options = PublishOptions {
+                expiration_ms: Some(entry.expiration_ms),
+            };
+            let outcome = shared
+                .relay
+                .publish(
+                    EXCHANGE_TO_AGENTS,
+                    &routing_key,
+                    entry.body.into_bytes(),
+                    options,
+                )
+                .await;
             (entry.command_id, entry.action_id, outcome)
         })
         .buffer_unordered(shared.tuning.publish_concurrency.max(1))
@@ -200,7 +237,10 @@ async fn publish_outbox_round<S: Store, R: Relay>(shared: &Shared<S, R>) -> Resu
         return Err(());
     }
     if settled.is_empty() && unavailable > 0 {
-        tracing::warn!(failed = unavailable, "relay unavailable, commands kept in the outbox");
+        tracing::warn!(
+            failed = unavailable,
+            "relay unavailable, commands kept in the outbox"
+        );
         return Err(());
     }
     Ok(settled.len())
@@ -226,7 +266,9 @@ pub(crate) async fn collector_loop<S: Store, R: Relay>(shared: Arc<Shared<S, R>>
 pub(crate) async fn collect_once<S: Store, R: Relay>(shared: &Shared<S, R>) {
     let now = Utc::now();
     match shared.store.invalidate_stale_actions(now).await {
-        Ok(ids) if !ids.is_empty() => tracing::info!(actions = ?ids, "actions expired before they could be scheduled: invalidated"),
+        Ok(ids) if !ids.is_empty() => {
+            tracing::info!(actions = ?ids, "actions expired before they could be scheduled: invalidated")
+        }
         Ok(_) => {}
         Err(err) => tracing::error!(error = %err, "cannot invalidate stale actions"),
     }
@@ -241,7 +283,10 @@ pub(crate) async fn collect_once<S: Store, R: Relay>(shared: &Shared<S, R>) {
 }
 
 /// Recomputes counters and completes the actions whose commands all finished.
-pub(crate) async fn complete<S: Store, R: Relay>(shared: &Shared<S, R>, action_ids: BTreeSet<mig_protocol::Id>) {
+pub(crate) async fn complete<S: Store, R: Relay>(
+    shared: &Shared<S, R>,
+    action_ids: BTreeSet<mig_protocol::Id>,
+) {
     let ids: Vec<_> = action_ids.into_iter().collect();
     match shared.store.complete_actions(&ids, Utc::now()).await {
         Ok(progress) => {

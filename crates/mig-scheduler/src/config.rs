@@ -16,6 +16,9 @@ pub struct SchedulerConfig {
     pub agent: AgentSection,
     /// Period of the collector sweep (expiry, stale actions, safety-net claims).
     pub collector_freq: Duration,
+    /// mig-rs: how long a claimed action or a taken outbox entry belongs to one
+    /// scheduler before another may take it over (`[collector] lease`, default 60s).
+    pub lease: Duration,
     pub periodic: PeriodicSection,
     pub postgres: PostgresSection,
     pub mq: MqSection,
@@ -65,7 +68,12 @@ impl PostgresSection {
             url.push(':');
             url.push_str(&percent_encode(&self.password));
         }
-        url.push_str(&format!("@{}:{}/{}", self.host, self.port, percent_encode(&self.dbname)));
+        url.push_str(&format!(
+            "@{}:{}/{}",
+            self.host,
+            self.port,
+            percent_encode(&self.dbname)
+        ));
         if !self.sslmode.is_empty() {
             url.push_str(&format!("?sslmode={}", self.sslmode));
         }
@@ -125,18 +133,56 @@ fn percent_encode(text: &str) -> String {
 }
 
 const KNOWN: &[(&str, &[&str])] = &[
-    ("agent", &["timeout", "heartbeatfreq", "whitelist", "detectmultiagents", "killdupagents", "logactions"]),
-    ("collector", &["freq"]),
+    (
+        "agent",
+        &[
+            "timeout",
+            "heartbeatfreq",
+            "whitelist",
+            "detectmultiagents",
+            "killdupagents",
+            "logactions",
+        ],
+    ),
+    ("collector", &["freq", "lease"]),
     ("periodic", &["freq", "deleteafter", "queuescleanupfreq"]),
     ("directories", &["spool", "tmp"]),
-    ("postgres", &["host", "port", "dbname", "user", "password", "sslmode", "maxconn"]),
-    ("mq", &["host", "port", "user", "pass", "vhost", "usetls", "cacert", "tlscert", "tlskey", "timeout"]),
-    ("logging", &["mode", "level", "file", "maxfilesize", "host", "port", "protocol"]),
+    (
+        "postgres",
+        &[
+            "host", "port", "dbname", "user", "password", "sslmode", "maxconn",
+        ],
+    ),
+    (
+        "mq",
+        &[
+            "host", "port", "user", "pass", "vhost", "usetls", "cacert", "tlscert", "tlskey",
+            "timeout",
+        ],
+    ),
+    (
+        "logging",
+        &[
+            "mode",
+            "level",
+            "file",
+            "maxfilesize",
+            "host",
+            "port",
+            "protocol",
+        ],
+    ),
     ("debug", &["heartbeats"]),
 ];
 
-fn duration(section: Option<Section<'_>>, key: &str, default: Duration) -> Result<Duration, GcfgError> {
-    let Some(section) = section else { return Ok(default) };
+fn duration(
+    section: Option<Section<'_>>,
+    key: &str,
+    default: Duration,
+) -> Result<Duration, GcfgError> {
+    let Some(section) = section else {
+        return Ok(default);
+    };
     let value = section.duration(key)?.unwrap_or(default);
     if value.is_zero() {
         return Err(section.error(key, "must be longer than zero"));
@@ -146,14 +192,20 @@ fn duration(section: Option<Section<'_>>, key: &str, default: Duration) -> Resul
 
 fn string(section: Option<Section<'_>>, key: &str, default: &str) -> Result<String, GcfgError> {
     Ok(match section {
-        Some(section) => section.string(key)?.filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_owned()),
+        Some(section) => section
+            .string(key)?
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| default.to_owned()),
         None => default.to_owned(),
     })
 }
 
 fn path(section: Option<Section<'_>>, key: &str) -> Result<Option<PathBuf>, GcfgError> {
     Ok(match section {
-        Some(section) => section.string(key)?.filter(|v| !v.is_empty()).map(PathBuf::from),
+        Some(section) => section
+            .string(key)?
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from),
         None => None,
     })
 }
@@ -165,7 +217,11 @@ fn boolean(section: Option<Section<'_>>, key: &str, default: bool) -> Result<boo
     })
 }
 
-fn number<T: TryFrom<i128>>(section: Option<Section<'_>>, key: &str, default: T) -> Result<T, GcfgError> {
+fn number<T: TryFrom<i128>>(
+    section: Option<Section<'_>>,
+    key: &str,
+    default: T,
+) -> Result<T, GcfgError> {
     Ok(match section {
         Some(section) => section.int(key)?.unwrap_or(default),
         None => default,
@@ -175,7 +231,10 @@ fn number<T: TryFrom<i128>>(section: Option<Section<'_>>, key: &str, default: T)
 impl SchedulerConfig {
     /// Reads and validates a `scheduler.cfg`.
     pub fn load(path: &std::path::Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
         Ok(Self::parse(&path.display().to_string(), &text)?)
     }
 
@@ -183,9 +242,14 @@ impl SchedulerConfig {
     pub fn parse(file_name: &str, text: &str) -> Result<Self, GcfgError> {
         let document = Document::parse(file_name, text)?;
         for section in document.sections() {
-            match KNOWN.iter().find(|(name, _)| section.name().eq_ignore_ascii_case(name)) {
+            match KNOWN
+                .iter()
+                .find(|(name, _)| section.name().eq_ignore_ascii_case(name))
+            {
                 Some((_, keys)) => section.reject_unknown(keys)?,
-                None => return Err(section.error("", format!("unknown section {:?}", section.name()))),
+                None => {
+                    return Err(section.error("", format!("unknown section {:?}", section.name())));
+                }
             }
         }
         let agent = document.section("agent");
@@ -205,10 +269,15 @@ impl SchedulerConfig {
                 log_actions: boolean(agent, "logactions", false)?,
             },
             collector_freq: duration(collector, "freq", Duration::from_secs(1))?,
+            lease: duration(collector, "lease", Duration::from_secs(60))?,
             periodic: PeriodicSection {
                 freq: duration(periodic, "freq", Duration::from_secs(87))?,
                 delete_after: duration(periodic, "deleteafter", Duration::from_secs(72 * 3600))?,
-                queues_cleanup_freq: duration(periodic, "queuescleanupfreq", Duration::from_secs(24 * 3600))?,
+                queues_cleanup_freq: duration(
+                    periodic,
+                    "queuescleanupfreq",
+                    Duration::from_secs(24 * 3600),
+                )?,
             },
             postgres: PostgresSection {
                 host: string(postgres, "host", "127.0.0.1")?,
@@ -238,7 +307,11 @@ impl SchedulerConfig {
             },
         };
         if config.mq.use_tls {
-            for (key, value) in [("cacert", &config.mq.ca_cert), ("tlscert", &config.mq.tls_cert), ("tlskey", &config.mq.tls_key)] {
+            for (key, value) in [
+                ("cacert", &config.mq.ca_cert),
+                ("tlscert", &config.mq.tls_cert),
+                ("tlskey", &config.mq.tls_key),
+            ] {
                 if value.is_none() {
                     let err = match mq {
                         Some(section) => section.error(key, "required when usetls is on"),
@@ -263,7 +336,10 @@ impl SchedulerConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {}: {source}", path.display())]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Invalid(#[from] GcfgError),
 }
@@ -317,8 +393,14 @@ mod tests {
         let config = SchedulerConfig::parse("scheduler.cfg", SAMPLE).unwrap();
         assert_eq!(config.agent.heartbeat_freq, Duration::from_secs(300));
         assert_eq!(config.periodic.freq, Duration::from_secs(87));
-        assert_eq!(config.postgres.url(), "postgres://migscheduler:p%40ss%20word@127.0.0.1:5432/mig?sslmode=disable");
-        assert_eq!(config.mq.url(), "amqps://scheduler:secret@relay.example.net:5671/mig");
+        assert_eq!(
+            config.postgres.url(),
+            "postgres://migscheduler:p%40ss%20word@127.0.0.1:5432/mig?sslmode=disable"
+        );
+        assert_eq!(
+            config.mq.url(),
+            "amqps://scheduler:secret@relay.example.net:5671/mig"
+        );
         assert!(config.agent.whitelist.is_none());
     }
 
@@ -332,9 +414,15 @@ mod tests {
 
     #[test]
     fn errors_name_file_line_section_key() {
-        let err = SchedulerConfig::parse("scheduler.cfg", "[agent]\nheartbeatfreq = \"5x\"\n").unwrap_err();
-        assert!(err.to_string().starts_with("scheduler.cfg:2: [agent] heartbeatfreq:"), "{err}");
-        let err = SchedulerConfig::parse("scheduler.cfg", "[mq]\nusetls = on\ncacert = /ca\n").unwrap_err();
+        let err = SchedulerConfig::parse("scheduler.cfg", "[agent]\nheartbeatfreq = \"5x\"\n")
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("scheduler.cfg:2: [agent] heartbeatfreq:"),
+            "{err}"
+        );
+        let err = SchedulerConfig::parse("scheduler.cfg", "[mq]\nusetls = on\ncacert = /ca\n")
+            .unwrap_err();
         assert!(err.to_string().contains("tlscert"), "{err}");
         let err = SchedulerConfig::parse("scheduler.cfg", "[agent]\nbogus = 1\n").unwrap_err();
         assert!(err.to_string().contains("bogus"), "{err}");

@@ -35,7 +35,8 @@ impl Whitelist {
             }
             match line.strip_prefix("re:").filter(|_| line.len() > 4) {
                 Some(expression) => {
-                    let regex = Regex::new(&format!("^(?:{expression})$")).map_err(|err| format!("line {}: {err}", index + 1))?;
+                    let regex = Regex::new(&format!("^(?:{expression})$"))
+                        .map_err(|err| format!("line {}: {err}", index + 1))?;
                     whitelist.patterns.push(regex);
                 }
                 None => whitelist.exact.push(line.to_owned()),
@@ -46,13 +47,18 @@ impl Whitelist {
 
     /// Reads the whitelist file.
     pub fn load(path: &Path) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path).map_err(|err| format!("{}: {err}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).map_err(|err| format!("{}: {err}", path.display()))?;
         Self::parse(&text).map_err(|err| format!("{}: {err}", path.display()))
     }
 
     /// Whether `queueloc` may heartbeat.
     pub fn allows(&self, queueloc: &str) -> bool {
-        self.exact.iter().any(|entry| entry == queueloc) || self.patterns.iter().any(|pattern| pattern.is_match(queueloc))
+        self.exact.iter().any(|entry| entry == queueloc)
+            || self
+                .patterns
+                .iter()
+                .any(|pattern| pattern.is_match(queueloc))
     }
 }
 
@@ -61,15 +67,24 @@ pub(crate) async fn heartbeat_loop<S: Store, R: Relay>(shared: Arc<Shared<S, R>>
     let Some(mut subscription) = subscribe(&shared, QUEUE_HEARTBEATS, prefetch).await else {
         return;
     };
-    while let Some(batch) = next_batch(&shared, &mut subscription, shared.tuning.heartbeat_batch).await {
-        if !process_heartbeats(&shared, batch).await && !shared.pause(shared.tuning.retry_pause).await {
+    while let Some(batch) =
+        next_batch(&shared, &mut subscription, shared.tuning.heartbeat_batch).await
+    {
+        if !process_heartbeats(&shared, batch).await
+            && !shared.pause(shared.tuning.retry_pause).await
+        {
             return;
         }
     }
 }
 
 /// Validates one heartbeat as the original did; `None` means drop it.
-pub(crate) fn accept_heartbeat(body: &[u8], timeout: chrono::Duration, now: chrono::DateTime<Utc>, whitelist: Option<&Whitelist>) -> Option<Agent> {
+pub(crate) fn accept_heartbeat(
+    body: &[u8],
+    timeout: chrono::Duration,
+    now: chrono::DateTime<Utc>,
+    whitelist: Option<&Whitelist>,
+) -> Option<Agent> {
     if body.len() > MAX_HEARTBEAT_BYTES {
         tracing::warn!(bytes = body.len(), "heartbeat too large, dropped");
         return None;
@@ -85,7 +100,11 @@ pub(crate) fn accept_heartbeat(body: &[u8], timeout: chrono::Duration, now: chro
         tracing::debug!(queueloc = %agent.queueloc, "stale heartbeat dropped");
         return None;
     }
-    if !matches!(agent.mode.as_str(), "" | "daemon" | "checkin") || agent.name.len() > 1024 || agent.version.len() > 128 || agent.queueloc.is_empty() {
+    if !matches!(agent.mode.as_str(), "" | "daemon" | "checkin")
+        || agent.name.len() > 1024
+        || agent.version.len() > 128
+        || agent.queueloc.is_empty()
+    {
         tracing::warn!(queueloc = %agent.queueloc, "invalid heartbeat dropped");
         return None;
     }
@@ -99,9 +118,13 @@ pub(crate) fn accept_heartbeat(body: &[u8], timeout: chrono::Duration, now: chro
     Some(agent)
 }
 
-async fn process_heartbeats<S: Store, R: Relay>(shared: &Shared<S, R>, batch: Vec<Delivery>) -> bool {
+async fn process_heartbeats<S: Store, R: Relay>(
+    shared: &Shared<S, R>,
+    batch: Vec<Delivery>,
+) -> bool {
     let now = Utc::now();
-    let timeout = chrono::Duration::from_std(shared.config.agent.timeout).unwrap_or(chrono::Duration::MAX);
+    let timeout =
+        chrono::Duration::from_std(shared.config.agent.timeout).unwrap_or(chrono::Duration::MAX);
     let whitelist = match &shared.config.agent.whitelist {
         Some(path) => match Whitelist::load(path) {
             Ok(whitelist) => Some(whitelist),
@@ -113,7 +136,10 @@ async fn process_heartbeats<S: Store, R: Relay>(shared: &Shared<S, R>, batch: Ve
         },
         None => None,
     };
-    let agents: Vec<Agent> = batch.iter().filter_map(|delivery| accept_heartbeat(&delivery.body, timeout, now, whitelist.as_ref())).collect();
+    let agents: Vec<Agent> = batch
+        .iter()
+        .filter_map(|delivery| accept_heartbeat(&delivery.body, timeout, now, whitelist.as_ref()))
+        .collect();
     if !agents.is_empty() {
         match shared.store.upsert_heartbeats(&agents, now).await {
             Ok(outcomes) => {
@@ -153,24 +179,38 @@ mod tests {
         assert!(!whitelist.allows("linux.ab"));
         // "re:" alone is four characters: an exact entry, not a pattern.
         assert!(whitelist.allows("re:"));
-        assert!(Whitelist::parse("re:((\n").unwrap_err().starts_with("line 1:"));
+        assert!(
+            Whitelist::parse("re:((\n")
+                .unwrap_err()
+                .starts_with("line 1:")
+        );
     }
 
     #[test]
     fn heartbeat_validation() {
         let now = Utc::now();
         let timeout = chrono::Duration::minutes(20);
-        let fresh = format!(r#"{{"name":"h","queueloc":"linux.q","mode":"daemon","pid":1,"heartbeatts":"{}"}}"#, mig_protocol::GoTime::from(now));
+        let fresh = format!(
+            r#"{{"name":"h","queueloc":"linux.q","mode":"daemon","pid":1,"heartbeatts":"{}"}}"#,
+            mig_protocol::GoTime::from(now)
+        );
         assert!(accept_heartbeat(fresh.as_bytes(), timeout, now, None).is_some());
         // Decoding is case-insensitive, as the original's.
         let camel = fresh.replace("queueloc", "queueLoc");
-        assert_eq!(accept_heartbeat(camel.as_bytes(), timeout, now, None).unwrap().queueloc, "linux.q");
+        assert_eq!(
+            accept_heartbeat(camel.as_bytes(), timeout, now, None)
+                .unwrap()
+                .queueloc,
+            "linux.q"
+        );
         let stale = r#"{"name":"h","queueloc":"linux.q","mode":"daemon","pid":1}"#;
         assert!(accept_heartbeat(stale.as_bytes(), timeout, now, None).is_none());
         let bad_mode = fresh.replace("daemon", "evil");
         assert!(accept_heartbeat(bad_mode.as_bytes(), timeout, now, None).is_none());
         let whitelist = Whitelist::parse("linux.other\n").unwrap();
         assert!(accept_heartbeat(fresh.as_bytes(), timeout, now, Some(&whitelist)).is_none());
-        assert!(accept_heartbeat(&vec![b' '; MAX_HEARTBEAT_BYTES + 1], timeout, now, None).is_none());
+        assert!(
+            accept_heartbeat(&vec![b' '; MAX_HEARTBEAT_BYTES + 1], timeout, now, None).is_none()
+        );
     }
 }

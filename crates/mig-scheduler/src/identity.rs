@@ -14,17 +14,28 @@ use mig_store::Store;
 pub const SCHEDULER_NAME: &str = "migscheduler";
 
 /// The user id of a generated scheduler key.
-pub const SCHEDULER_USER_ID: &str = "migscheduler (MIG Scheduler action signing key) <scheduler@mig>";
+pub const SCHEDULER_USER_ID: &str =
+    "migscheduler (MIG Scheduler action signing key) <scheduler@mig>";
 
 /// Loads the scheduler's key, creating and storing one on first start.
 pub async fn ensure_identity<S: Store>(store: &S) -> Result<(SecretKeySigner, Id), String> {
-    if let Some(investigator) = store.scheduler_identity().await.map_err(|err| err.to_string())? {
-        let armored = String::from_utf8(investigator.privatekey.clone()).map_err(|_| "the stored scheduler key is not text".to_owned())?;
-        let signer = SecretKeySigner::from_armored(&armored, None).map_err(|err| format!("the stored scheduler key: {err}"))?;
+    if let Some(investigator) = store
+        .scheduler_identity()
+        .await
+        .map_err(|err| err.to_string())?
+    {
+        let armored = String::from_utf8(investigator.privatekey.clone())
+            .map_err(|_| "the stored scheduler key is not text".to_owned())?;
+        let signer = SecretKeySigner::from_armored(&armored, None)
+            .map_err(|err| format!("the stored scheduler key: {err}"))?;
         return Ok((signer, investigator.id));
     }
-    let signer = SecretKeySigner::generate(KeyAlgo::Rsa(2048), SCHEDULER_USER_ID).map_err(|err| err.to_string())?;
-    let public = signer.public_key().to_armored().map_err(|err| err.to_string())?;
+    let signer = SecretKeySigner::generate(KeyAlgo::Rsa(2048), SCHEDULER_USER_ID)
+        .map_err(|err| err.to_string())?;
+    let public = signer
+        .public_key()
+        .to_armored()
+        .map_err(|err| err.to_string())?;
     let secret = signer.to_armored_secret().map_err(|err| err.to_string())?;
     let now = GoTime::now();
     let investigator = Investigator {
@@ -38,7 +49,10 @@ pub async fn ensure_identity<S: Store>(store: &S) -> Result<(SecretKeySigner, Id
         permissions: Permissions(0),
         ..Investigator::default()
     };
-    let id = store.insert_investigator(&investigator).await.map_err(|err| err.to_string())?;
+    let id = store
+        .insert_investigator(&investigator)
+        .await
+        .map_err(|err| err.to_string())?;
     tracing::info!(investigator_id = %id, fingerprint = %signer.fingerprint(), "generated the scheduler's signing key");
     Ok((signer, id))
 }

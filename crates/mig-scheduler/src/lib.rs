@@ -19,8 +19,8 @@
 //! taken with row locks and leases, so no action is prepared twice and no
 //! command is published twice while its lease holds.
 
-pub mod config;
 mod actions;
+pub mod config;
 mod heartbeats;
 mod identity;
 mod periodic;
@@ -29,8 +29,8 @@ mod results;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mig_protocol::pgp::SecretKeySigner;
 use mig_protocol::Id;
+use mig_protocol::pgp::SecretKeySigner;
 use mig_relay::Relay;
 use mig_store::Store;
 use tokio::sync::Notify;
@@ -114,7 +114,9 @@ pub async fn run<S: Store, R: Relay>(
     relay: R,
     shutdown: CancellationToken,
 ) -> Result<(), SchedulerError> {
-    let (signer, identity_id) = ensure_identity(store.as_ref()).await.map_err(|err| SchedulerError::Identity(err.to_string()))?;
+    let (signer, identity_id) = ensure_identity(store.as_ref())
+        .await
+        .map_err(|err| SchedulerError::Identity(err.to_string()))?;
     tracing::info!(fingerprint = %mig_protocol::pgp::Signer::fingerprint(&signer), "scheduler identity loaded");
     let shared = Arc::new(Shared {
         store,

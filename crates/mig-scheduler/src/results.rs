@@ -20,7 +20,11 @@ use crate::actions::complete;
 /// How long a batch waits for more deliveries once it has one.
 const BATCH_WINDOW: Duration = Duration::from_millis(5);
 
-pub(crate) async fn subscribe<S: Store, R: Relay>(shared: &Shared<S, R>, queue: &str, prefetch: u16) -> Option<Subscription> {
+pub(crate) async fn subscribe<S: Store, R: Relay>(
+    shared: &Shared<S, R>,
+    queue: &str,
+    prefetch: u16,
+) -> Option<Subscription> {
     loop {
         match shared.relay.consume(queue, prefetch).await {
             Ok(subscription) => return Some(subscription),
@@ -33,7 +37,11 @@ pub(crate) async fn subscribe<S: Store, R: Relay>(shared: &Shared<S, R>, queue: 
 }
 
 /// Waits for one delivery, then gathers what else arrives within a short window.
-pub(crate) async fn next_batch<S: Store, R: Relay>(shared: &Shared<S, R>, subscription: &mut Subscription, max: usize) -> Option<Vec<Delivery>> {
+pub(crate) async fn next_batch<S: Store, R: Relay>(
+    shared: &Shared<S, R>,
+    subscription: &mut Subscription,
+    max: usize,
+) -> Option<Vec<Delivery>> {
     let first = tokio::select! {
         () = shared.shutdown.cancelled() => return None,
         delivery = subscription.next() => delivery?,
@@ -53,8 +61,10 @@ pub(crate) async fn result_loop<S: Store, R: Relay>(shared: Arc<Shared<S, R>>) {
     let Some(mut subscription) = subscribe(&shared, QUEUE_RESULTS, prefetch).await else {
         return;
     };
-    while let Some(batch) = next_batch(&shared, &mut subscription, shared.tuning.result_batch).await {
-        if !process_results(&shared, batch).await && !shared.pause(shared.tuning.retry_pause).await {
+    while let Some(batch) = next_batch(&shared, &mut subscription, shared.tuning.result_batch).await
+    {
+        if !process_results(&shared, batch).await && !shared.pause(shared.tuning.retry_pause).await
+        {
             return;
         }
     }
@@ -106,7 +116,10 @@ async fn process_results<S: Store, R: Relay>(shared: &Shared<S, R>, batch: Vec<D
 /// Decodes a result body, logging why one is unusable (such bodies are dropped).
 fn decode(body: &[u8]) -> Option<Command> {
     if !is_plausible_result_body(body) {
-        tracing::warn!(bytes = body.len(), "result body is not a JSON object, dropped");
+        tracing::warn!(
+            bytes = body.len(),
+            "result body is not a JSON object, dropped"
+        );
         return None;
     }
     let command = match Command::from_json(body) {

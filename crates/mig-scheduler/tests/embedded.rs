@@ -11,7 +11,9 @@ use mig_store::SqliteStore;
 
 async fn backends() -> (tempfile::TempDir, Arc<SqliteStore>, MemoryRelay) {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path().join("mig.db").to_str().unwrap()).await.unwrap();
+    let store = SqliteStore::open(dir.path().join("mig.db").to_str().unwrap())
+        .await
+        .unwrap();
     (dir, Arc::new(store), MemoryRelay::new())
 }
 

@@ -25,7 +25,10 @@ where
         let store = PgStore::connect(&url, 8).await.unwrap();
         store.migrate().await.unwrap();
         let store = Arc::new(store);
-        let relay = AmqpRelay::connect_and_wait(AmqpConfig::new(&relay_url), Duration::from_secs(10)).await.unwrap();
+        let relay =
+            AmqpRelay::connect_and_wait(AmqpConfig::new(&relay_url), Duration::from_secs(10))
+                .await
+                .unwrap();
         scenario(store.clone(), relay.clone()).await;
         mig_relay::Relay::close(&relay).await;
         store.pool().close().await;

@@ -22,7 +22,10 @@ use sqlx::{AssertSqlSafe, PgPool, Row};
 pub const POSTGRES_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
 }
 
 async fn admin_pool() -> PgPool {
@@ -44,11 +47,22 @@ pub struct TestDatabase {
 impl TestDatabase {
     /// Creates a fresh, empty database (and drops this prefix's stale ones).
     pub async fn create(prefix: &str) -> Self {
-        assert!(prefix.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'), "prefix must be lower-case letters and _");
+        assert!(
+            prefix.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+            "prefix must be lower-case letters and _"
+        );
         let admin = admin_pool().await;
         drop_stale_databases(&admin, prefix).await;
-        let name = format!("{prefix}{}_{}_{}", unix_now(), std::process::id(), rand::random::<u32>());
-        sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE \"{name}\""))).execute(&admin).await.unwrap();
+        let name = format!(
+            "{prefix}{}_{}_{}",
+            unix_now(),
+            std::process::id(),
+            rand::random::<u32>()
+        );
+        sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+            .execute(&admin)
+            .await
+            .unwrap();
         Self { admin, name }
     }
 
@@ -59,23 +73,43 @@ impl TestDatabase {
 
     /// Drops the database (closing its remaining connections).
     pub async fn drop(self) {
-        let _ = sqlx::raw_sql(AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name))).execute(&self.admin).await;
+        let _ = sqlx::raw_sql(AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+            self.name
+        )))
+        .execute(&self.admin)
+        .await;
         self.admin.close().await;
     }
 }
 
 async fn drop_stale_databases(admin: &PgPool, prefix: &str) {
-    let Ok(rows) = sqlx::query("SELECT datname FROM pg_database").fetch_all(admin).await else {
+    let Ok(rows) = sqlx::query("SELECT datname FROM pg_database")
+        .fetch_all(admin)
+        .await
+    else {
         return;
     };
     for row in rows {
         let name: String = row.get(0);
-        let Some(rest) = name.strip_prefix(prefix) else { continue };
+        let Some(rest) = name.strip_prefix(prefix) else {
+            continue;
+        };
         let parts: Vec<&str> = rest.split('_').collect();
-        let well_formed = parts.len() == 3 && parts.iter().all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()));
-        let created = parts.first().and_then(|part| part.parse::<u64>().ok()).unwrap_or(u64::MAX);
+        let well_formed = parts.len() == 3
+            && parts
+                .iter()
+                .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()));
+        let created = parts
+            .first()
+            .and_then(|part| part.parse::<u64>().ok())
+            .unwrap_or(u64::MAX);
         if well_formed && created.saturating_add(3600) < unix_now() {
-            let _ = sqlx::raw_sql(AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))).execute(admin).await;
+            let _ = sqlx::raw_sql(AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+            )))
+            .execute(admin)
+            .await;
         }
     }
 }
@@ -100,7 +134,9 @@ pub fn rabbitmqctl(args: &[&str]) -> String {
     let output = Command::new("rabbitmqctl")
         .args(args)
         .output()
-        .unwrap_or_else(|error| panic!("cannot run rabbitmqctl {args:?}: {error}; RabbitMQ is required"));
+        .unwrap_or_else(|error| {
+            panic!("cannot run rabbitmqctl {args:?}: {error}; RabbitMQ is required")
+        });
     assert!(
         output.status.success(),
         "rabbitmqctl {args:?} failed (is RabbitMQ running on 127.0.0.1:5672?): {}{}",
@@ -120,10 +156,21 @@ impl Vhost {
     /// Creates the vhost, grants `guest` everything on it, and sweeps this
     /// prefix's vhosts whose test process is gone.
     pub fn create(prefix: &str) -> Self {
-        let reachable = std::net::TcpStream::connect_timeout(&std::net::SocketAddr::from(([127, 0, 0, 1], 5672)), Duration::from_secs(2)).is_ok();
-        assert!(reachable, "RabbitMQ is not listening on 127.0.0.1:5672: this test needs it");
+        let reachable = std::net::TcpStream::connect_timeout(
+            &std::net::SocketAddr::from(([127, 0, 0, 1], 5672)),
+            Duration::from_secs(2),
+        )
+        .is_ok();
+        assert!(
+            reachable,
+            "RabbitMQ is not listening on 127.0.0.1:5672: this test needs it"
+        );
         sweep_stale_vhosts(prefix);
-        let name = format!("{prefix}{}_{:08x}", std::process::id(), rand::random::<u32>());
+        let name = format!(
+            "{prefix}{}_{:08x}",
+            std::process::id(),
+            rand::random::<u32>()
+        );
         rabbitmqctl(&["add_vhost", &name]);
         rabbitmqctl(&["set_permissions", "-p", &name, "guest", ".*", ".*", ".*"]);
         Self { name }
@@ -137,20 +184,35 @@ impl Vhost {
 
 impl Drop for Vhost {
     fn drop(&mut self) {
-        let _ = Command::new("rabbitmqctl").args(["delete_vhost", &self.name]).output();
+        let _ = Command::new("rabbitmqctl")
+            .args(["delete_vhost", &self.name])
+            .output();
     }
 }
 
 /// Deletes vhosts of `prefix` whose creating process no longer exists.
 pub fn sweep_stale_vhosts(prefix: &str) {
-    let Ok(output) = Command::new("rabbitmqctl").args(["-q", "list_vhosts", "name"]).output() else {
+    let Ok(output) = Command::new("rabbitmqctl")
+        .args(["-q", "list_vhosts", "name"])
+        .output()
+    else {
         return;
     };
-    for name in String::from_utf8_lossy(&output.stdout).lines().map(str::trim) {
-        let Some(rest) = name.strip_prefix(prefix) else { continue };
+    for name in String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::trim)
+    {
+        let Some(rest) = name.strip_prefix(prefix) else {
+            continue;
+        };
         let pid = rest.split('_').next().unwrap_or_default();
-        if !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()) && !std::path::Path::new(&format!("/proc/{pid}")).exists() {
-            let _ = Command::new("rabbitmqctl").args(["delete_vhost", name]).output();
+        if !pid.is_empty()
+            && pid.bytes().all(|b| b.is_ascii_digit())
+            && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+        {
+            let _ = Command::new("rabbitmqctl")
+                .args(["delete_vhost", name])
+                .output();
         }
     }
 }

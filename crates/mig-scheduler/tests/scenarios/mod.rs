@@ -22,7 +22,16 @@ pub async fn three_agents_answer<S: Store, R: Relay>(store: Arc<S>, relay: R) {
     store.insert_action(&action, &[]).await.unwrap();
     let done = wait_finished(store.as_ref(), action.id, Duration::from_secs(20)).await;
     assert_eq!(done.status, ActionStatus::Completed, "{done:?}");
-    assert_eq!((done.counters.sent, done.counters.done, done.counters.success), (3, 3, 3), "{:?}", done.counters);
+    assert_eq!(
+        (
+            done.counters.sent,
+            done.counters.done,
+            done.counters.success
+        ),
+        (3, 3, 3),
+        "{:?}",
+        done.counters
+    );
     let commands = store.commands_of_action(action.id).await.unwrap();
     assert_eq!(commands.len(), 3);
     for command in &commands {
@@ -46,7 +55,16 @@ pub async fn silent_agents_expire<S: Store, R: Relay>(store: Arc<S>, relay: R) {
     store.insert_action(&action, &[]).await.unwrap();
     let done = wait_finished(store.as_ref(), action.id, Duration::from_secs(20)).await;
     assert_eq!(done.status, ActionStatus::Completed);
-    assert_eq!((done.counters.sent, done.counters.expired, done.counters.success), (3, 3, 0), "{:?}", done.counters);
+    assert_eq!(
+        (
+            done.counters.sent,
+            done.counters.expired,
+            done.counters.success
+        ),
+        (3, 3, 0),
+        "{:?}",
+        done.counters
+    );
     for command in store.commands_of_action(action.id).await.unwrap() {
         assert_eq!(command.status, CommandStatus::Expired);
     }
@@ -54,16 +72,35 @@ pub async fn silent_agents_expire<S: Store, R: Relay>(store: Arc<S>, relay: R) {
 }
 
 /// A result from another agent process is dropped, and so is a second result.
-pub async fn wrong_process_and_second_results_are_dropped<S: Store, R: Relay>(store: Arc<S>, relay: R) {
+pub async fn wrong_process_and_second_results_are_dropped<S: Store, R: Relay>(
+    store: Arc<S>,
+    relay: R,
+) {
     let scheduler = start(store.clone(), relay.clone());
     let impostor = FakeAgent::start(store.as_ref(), &relay, "golf", Behaviour::WrongPid).await;
     let chatty = FakeAgent::start(store.as_ref(), &relay, "hotel", Behaviour::Twice).await;
     let action = new_action("status='online'", Duration::from_secs(3));
     store.insert_action(&action, &[]).await.unwrap();
     let done = wait_finished(store.as_ref(), action.id, Duration::from_secs(20)).await;
-    assert_eq!((done.counters.sent, done.counters.success, done.counters.expired), (2, 1, 1), "{:?}", done.counters);
+    assert_eq!(
+        (
+            done.counters.sent,
+            done.counters.success,
+            done.counters.expired
+        ),
+        (2, 1, 1),
+        "{:?}",
+        done.counters
+    );
     let commands = store.commands_of_action(action.id).await.unwrap();
-    let by_agent = |name: &str| commands.iter().find(|c| c.agent.name == name).unwrap().status.clone();
+    let by_agent = |name: &str| {
+        commands
+            .iter()
+            .find(|c| c.agent.name == name)
+            .unwrap()
+            .status
+            .clone()
+    };
     assert_eq!(by_agent(&impostor.agent.name), CommandStatus::Expired);
     assert_eq!(by_agent(&chatty.agent.name), CommandStatus::Success);
     scheduler.stop().await;
@@ -75,13 +112,22 @@ pub async fn unmatched_and_unsafe_targets_are_invalid<S: Store, R: Relay>(store:
     FakeAgent::start(store.as_ref(), &relay, "india", Behaviour::Answer).await;
     let nobody = new_action("name='nobody-has-this-name'", Duration::from_secs(60));
     store.insert_action(&nobody, &[]).await.unwrap();
-    let unsafe_target = new_action("status='online'; drop table agents", Duration::from_secs(60));
+    let unsafe_target = new_action(
+        "status='online'; drop table agents",
+        Duration::from_secs(60),
+    );
     store.insert_action(&unsafe_target, &[]).await.unwrap();
     for id in [nobody.id, unsafe_target.id] {
         let done = wait_finished(store.as_ref(), id, Duration::from_secs(20)).await;
         assert_eq!(done.status, ActionStatus::Invalid, "{id}");
     }
     // The agents table is intact and the agent still targetable.
-    assert_eq!(store.count_target_agents("status='online'", chrono::Utc::now()).await.unwrap(), 1);
+    assert_eq!(
+        store
+            .count_target_agents("status='online'", chrono::Utc::now())
+            .await
+            .unwrap(),
+        1
+    );
     scheduler.stop().await;
 }

@@ -25,7 +25,10 @@ impl Running {
     pub async fn stop(self) {
         self.shutdown.cancel();
         let outcome = tokio::time::timeout(Duration::from_secs(20), self.task).await;
-        outcome.expect("scheduler did not stop within 20 s").unwrap().unwrap();
+        outcome
+            .expect("scheduler did not stop within 20 s")
+            .unwrap()
+            .unwrap();
     }
 }
 
@@ -39,12 +42,23 @@ pub fn test_config() -> SchedulerConfig {
 }
 
 pub fn test_tuning() -> Tuning {
-    Tuning { claim_lease: Duration::from_secs(3), outbox_lease: Duration::from_secs(3), retry_pause: Duration::from_millis(200), ..Tuning::default() }
+    Tuning {
+        claim_lease: Duration::from_secs(3),
+        outbox_lease: Duration::from_secs(3),
+        retry_pause: Duration::from_millis(200),
+        ..Tuning::default()
+    }
 }
 
 pub fn start<S: Store, R: Relay>(store: Arc<S>, relay: R) -> Running {
     let shutdown = CancellationToken::new();
-    let task = tokio::spawn(mig_scheduler::run(test_config(), test_tuning(), store, relay, shutdown.clone()));
+    let task = tokio::spawn(mig_scheduler::run(
+        test_config(),
+        test_tuning(),
+        store,
+        relay,
+        shutdown.clone(),
+    ));
     Running { shutdown, task }
 }
 
@@ -59,6 +73,8 @@ pub enum Behaviour {
     WrongPid,
     /// Answers twice.
     Twice,
+    /// Answers after a pause of this many milliseconds.
+    Delayed(u64),
 }
 
 /// A fake agent: registered by heartbeat in the store, consuming its queue.
@@ -77,7 +93,11 @@ pub fn agent_row(name: &str, pid: i64) -> Agent {
         pid,
         heartbeatts: GoTime::now(),
         refreshts: GoTime::now(),
-        environment: AgentEnv { os: "linux".into(), arch: "amd64".into(), ..AgentEnv::default() },
+        environment: AgentEnv {
+            os: "linux".into(),
+            arch: "amd64".into(),
+            ..AgentEnv::default()
+        },
         ..Agent::default()
     }
 }
@@ -87,9 +107,17 @@ pub fn rand_suffix() -> String {
 }
 
 impl FakeAgent {
-    pub async fn start<S: Store, R: Relay>(store: &S, relay: &R, name: &str, behaviour: Behaviour) -> FakeAgent {
+    pub async fn start<S: Store, R: Relay>(
+        store: &S,
+        relay: &R,
+        name: &str,
+        behaviour: Behaviour,
+    ) -> FakeAgent {
         let agent = agent_row(name, 1000 + i64::from(rand::random::<u16>()));
-        store.upsert_heartbeats(std::slice::from_ref(&agent), Utc::now()).await.unwrap();
+        store
+            .upsert_heartbeats(std::slice::from_ref(&agent), Utc::now())
+            .await
+            .unwrap();
         // Like a real agent, wait for the scheduler to have declared the exchanges.
         let mut attempts = 0;
         while let Err(err) = relay.declare_agent_queue(&agent.queueloc).await {
@@ -97,7 +125,10 @@ impl FakeAgent {
             assert!(attempts < 100, "agent queue never declared: {err}");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        let mut subscription = relay.consume(&mig_protocol::relay::agent_queue(&agent.queueloc), 1).await.unwrap();
+        let mut subscription = relay
+            .consume(&mig_protocol::relay::agent_queue(&agent.queueloc), 1)
+            .await
+            .unwrap();
         let answered = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let relay = relay.clone();
         let me = agent.clone();
@@ -109,6 +140,9 @@ impl FakeAgent {
                 if behaviour == Behaviour::Silent {
                     continue;
                 }
+                if let Behaviour::Delayed(millis) = behaviour {
+                    tokio::time::sleep(Duration::from_millis(millis)).await;
+                }
                 let mut command = Command::from_json(&body).unwrap();
                 command.status = CommandStatus::Success;
                 command.agent.queueloc = me.queueloc.clone();
@@ -117,17 +151,38 @@ impl FakeAgent {
                 }
                 let count = command.action.operations().len();
                 command.results = Some(vec![
-                    ModuleResult { foundanything: true, success: true, elements: json!({"agent": me.name}), ..ModuleResult::default() };
+                    ModuleResult {
+                        foundanything: true,
+                        success: true,
+                        elements: json!({"agent": me.name}),
+                        ..ModuleResult::default()
+                    };
                     count
                 ]);
                 let times = if behaviour == Behaviour::Twice { 2 } else { 1 };
                 for _ in 0..times {
-                    relay.publish(EXCHANGE_TO_SCHEDULERS, QUEUE_RESULTS, command.to_json().into_bytes(), PublishOptions::default()).await.unwrap();
+                    // Like an agent, keep trying through a relay outage.
+                    while let Err(err) = relay
+                        .publish(
+                            EXCHANGE_TO_SCHEDULERS,
+                            QUEUE_RESULTS,
+                            command.to_json().into_bytes(),
+                            PublishOptions::default(),
+                        )
+                        .await
+                    {
+                        eprintln!("fake agent {}: publish failed, retrying: {err}", me.name);
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    }
                 }
                 counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             }
         });
-        FakeAgent { agent, task, answered }
+        FakeAgent {
+            agent,
+            task,
+            answered,
+        }
     }
 }
 
@@ -140,7 +195,10 @@ pub fn new_action(target: &str, lifetime: Duration) -> Action {
         target: target.into(),
         validfrom: GoTime(now.0 - chrono::Duration::seconds(60)),
         expireafter: GoTime(now.0 + chrono::Duration::from_std(lifetime).unwrap()),
-        operations: Some(vec![Operation::new("file", json!({"searches": {"s1": {"paths": ["/etc"], "names": ["^passwd$"]}}}))]),
+        operations: Some(vec![Operation::new(
+            "file",
+            json!({"searches": {"s1": {"paths": ["/etc"], "names": ["^passwd$"]}}}),
+        )]),
         pgpsignatures: Some(vec!["not checked by the scheduler".into()]),
         status: ActionStatus::Pending,
         starttime: GoTime::sentinel_unstarted(),
@@ -159,7 +217,12 @@ pub async fn wait_finished<S: Store>(store: &S, id: Id, within: Duration) -> Act
         if !action.status.is_running() {
             return action;
         }
-        assert!(tokio::time::Instant::now() < deadline, "action {id} still {} after {within:?}: {:?}", action.status, action.counters);
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "action {id} still {} after {within:?}: {:?}",
+            action.status,
+            action.counters
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
