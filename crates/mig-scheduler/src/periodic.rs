@@ -231,3 +231,237 @@ pub(crate) async fn queue_cleanup_loop<S: Store, R: Relay>(shared: Arc<Shared<S,
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Agent life-cycle and duplicate handling on a fake clock: every step gets
+    //! an explicit `now`, nothing sleeps.
+    use std::sync::Arc;
+
+    use mig_protocol::pgp::Keyring;
+    use mig_protocol::{Agent, AgentEnv, GoTime};
+    use mig_relay::MemoryRelay;
+    use mig_store::SqliteStore;
+    use tokio::sync::Notify;
+    use tokio_util::sync::CancellationToken;
+
+    use super::*;
+    use crate::{SchedulerConfig, Shared, Tuning};
+
+    async fn shared(
+        kill_dup_agents: bool,
+    ) -> (tempfile::TempDir, Arc<Shared<SqliteStore, MemoryRelay>>) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("mig.db").to_str().unwrap())
+            .await
+            .unwrap();
+        let mut config = SchedulerConfig::parse("test.cfg", "").unwrap();
+        config.agent.kill_dup_agents = kill_dup_agents;
+        let (signer, identity_id) = crate::ensure_identity(&store).await.unwrap();
+        let shared = Shared {
+            store: Arc::new(store),
+            relay: MemoryRelay::new(),
+            config,
+            tuning: Tuning::default(),
+            signer,
+            identity_id,
+            outbox_wake: Notify::new(),
+            shutdown: CancellationToken::new(),
+        };
+        (dir, Arc::new(shared))
+    }
+
+    /// Minutes from a base instant taken once per test process: the kill
+    /// actions issued on this fake clock must be valid on the real one.
+    fn at(minutes: i64) -> DateTime<Utc> {
+        static BASE: std::sync::OnceLock<DateTime<Utc>> = std::sync::OnceLock::new();
+        *BASE.get_or_init(|| Utc::now() - chrono::Duration::minutes(2))
+            + chrono::Duration::minutes(minutes)
+    }
+
+    fn agent(queueloc: &str, pid: i64, heartbeat: DateTime<Utc>) -> Agent {
+        Agent {
+            name: "host1".into(),
+            queueloc: queueloc.into(),
+            mode: "daemon".into(),
+            version: "v1".into(),
+            pid,
+            heartbeatts: GoTime::from(heartbeat),
+            refreshts: GoTime::from(at(-60)),
+            environment: AgentEnv {
+                os: "linux".into(),
+                ..AgentEnv::default()
+            },
+            ..Agent::default()
+        }
+    }
+
+    async fn status_of(
+        shared: &Shared<SqliteStore, MemoryRelay>,
+        queueloc: &str,
+        pid: i64,
+        now: DateTime<Utc>,
+    ) -> AgentStatus {
+        let rows = shared
+            .store
+            .agents_of_queueloc(queueloc, now - chrono::Duration::days(1))
+            .await
+            .unwrap();
+        rows.into_iter()
+            .find(|row| row.pid == pid)
+            .map(|row| row.status)
+            .unwrap_or(AgentStatus::Offline)
+    }
+
+    #[tokio::test]
+    async fn silent_agents_go_idle_then_offline() {
+        let (_dir, shared) = shared(false).await;
+        shared
+            .store
+            .upsert_heartbeats(&[agent("linux.a", 10, at(0))], at(0))
+            .await
+            .unwrap();
+        run_periodic(&shared, at(24), false).await;
+        assert_eq!(
+            status_of(&shared, "linux.a", 10, at(24)).await,
+            AgentStatus::Online,
+            "idle only after 5 heartbeat periods (25 min)"
+        );
+        run_periodic(&shared, at(26), false).await;
+        assert_eq!(
+            status_of(&shared, "linux.a", 10, at(26)).await,
+            AgentStatus::Idle
+        );
+        // Offline needs idle and a heartbeat older than [agent] timeout (20 min): the next run.
+        run_periodic(&shared, at(27), false).await;
+        assert_eq!(
+            status_of(&shared, "linux.a", 10, at(27)).await,
+            AgentStatus::Offline
+        );
+        // A heartbeat from the same process now makes a new row.
+        shared
+            .store
+            .upsert_heartbeats(&[agent("linux.a", 10, at(28))], at(28))
+            .await
+            .unwrap();
+        assert_eq!(
+            status_of(&shared, "linux.a", 10, at(28)).await,
+            AgentStatus::Online
+        );
+    }
+
+    #[tokio::test]
+    async fn duplicate_agents_the_oldest_is_killed_with_a_signed_action() {
+        let (_dir, shared) = shared(true).await;
+        let store = shared.store.clone();
+        store
+            .upsert_heartbeats(&[agent("linux.dup", 100, at(-10))], at(-10))
+            .await
+            .unwrap();
+        store
+            .upsert_heartbeats(
+                &[
+                    agent("linux.dup", 100, at(0)),
+                    agent("linux.dup", 200, at(0)),
+                ],
+                at(0),
+            )
+            .await
+            .unwrap();
+        run_periodic(&shared, at(1), false).await;
+        assert_eq!(
+            status_of(&shared, "linux.dup", 100, at(1)).await,
+            AgentStatus::Destroyed,
+            "the oldest process is killed"
+        );
+        assert_eq!(
+            status_of(&shared, "linux.dup", 200, at(1)).await,
+            AgentStatus::Online
+        );
+        let kills = store
+            .claim_runnable_actions(Utc::now(), std::time::Duration::from_secs(60), 10)
+            .await
+            .unwrap();
+        assert_eq!(kills.len(), 1);
+        let kill = &kills[0];
+        assert_eq!(kill.name, "Kill agent host1");
+        assert_eq!(kill.target, "queueloc='linux.dup'");
+        assert_eq!(kill.operations()[0].module, "agentdestroy");
+        assert_eq!(
+            kill.operations()[0].parameters,
+            serde_json::json!({"pid": 100, "version": "v1"})
+        );
+        // Agents accept it: it verifies with the scheduler's public key.
+        let mut keyring = Keyring::new();
+        keyring.add(shared.signer.public_key());
+        let signers = mig_protocol::acl::verify_signatures(kill, &keyring).unwrap();
+        assert_eq!(signers, vec![shared.signer.fingerprint()]);
+
+        // The next run leaves the freshly destroyed row alone: no second kill.
+        store
+            .upsert_heartbeats(&[agent("linux.dup", 200, at(2))], at(2))
+            .await
+            .unwrap();
+        run_periodic(&shared, at(2), false).await;
+        assert!(
+            store
+                .claim_runnable_actions(Utc::now(), std::time::Duration::from_secs(60), 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[tokio::test]
+    async fn duplicates_are_only_reported_without_killdupagents() {
+        let (_dir, shared) = shared(false).await;
+        shared
+            .store
+            .upsert_heartbeats(
+                &[agent("linux.two", 1, at(0)), agent("linux.two", 2, at(0))],
+                at(0),
+            )
+            .await
+            .unwrap();
+        run_periodic(&shared, at(1), false).await;
+        assert_eq!(
+            status_of(&shared, "linux.two", 1, at(1)).await,
+            AgentStatus::Online
+        );
+        assert_eq!(
+            status_of(&shared, "linux.two", 2, at(1)).await,
+            AgentStatus::Online
+        );
+        assert!(
+            shared
+                .store
+                .claim_runnable_actions(Utc::now(), std::time::Duration::from_secs(60), 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[tokio::test]
+    async fn checkin_agents_are_not_duplicates() {
+        let (_dir, shared) = shared(true).await;
+        let mut one = agent("linux.chk", 1, at(0));
+        one.mode = "checkin".into();
+        let mut two = agent("linux.chk", 2, at(0));
+        two.mode = "checkin".into();
+        shared
+            .store
+            .upsert_heartbeats(&[one, two], at(0))
+            .await
+            .unwrap();
+        run_periodic(&shared, at(1), false).await;
+        assert!(
+            shared
+                .store
+                .claim_runnable_actions(Utc::now(), std::time::Duration::from_secs(60), 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+}
