@@ -22,6 +22,7 @@ pub mod acl;
 pub mod action;
 pub mod agent;
 pub mod auth;
+pub mod collection;
 pub mod command;
 pub mod gcfg;
 pub mod gojson;

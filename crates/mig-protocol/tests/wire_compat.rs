@@ -258,3 +258,43 @@ fn client_action_fields_parse_and_sign_from_the_generic_form() {
         assert_eq!(stored_action.pgpsignatures, action.pgpsignatures);
     }
 }
+
+/// Every Collection+JSON body the original API wrote re-serialises to the same bytes.
+#[test]
+fn api_envelopes_are_canonical() {
+    use mig_protocol::collection::Envelope;
+    let mut bodies = Vec::new();
+    for dir in ["api", "http"] {
+        for entry in std::fs::read_dir(reference().join(dir)).unwrap() {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            let text = read(&format!("{dir}/{name}"));
+            let Ok(value) = serde_json::from_str::<serde_json::Value>(&text) else {
+                continue;
+            };
+            let exchanges = match value {
+                serde_json::Value::Array(list) => list,
+                other => vec![other],
+            };
+            for exchange in exchanges {
+                if let Some(body) = exchange.pointer("/resp_body/text").and_then(|v| v.as_str())
+                    && body.starts_with("{\"collection\"")
+                {
+                    bodies.push((name.clone(), body.to_owned()));
+                }
+            }
+            if text.starts_with("{\"collection\"") {
+                bodies.push((name.clone(), text.clone()));
+            }
+        }
+    }
+    assert!(
+        bodies.len() >= 15,
+        "expected many envelopes, found {}",
+        bodies.len()
+    );
+    for (name, body) in bodies {
+        let envelope =
+            Envelope::from_json(body.as_bytes()).unwrap_or_else(|err| panic!("{name}: {err}"));
+        assert_eq!(envelope.to_json(), body, "{name}");
+    }
+}
