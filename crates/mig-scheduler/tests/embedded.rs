@@ -40,3 +40,9 @@ async fn unmatched_and_unsafe_targets_are_invalid() {
     let (_dir, store, relay) = backends().await;
     scenarios::unmatched_and_unsafe_targets_are_invalid(store, relay).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_schedulers_dispatch_each_command_once() {
+    let (_dir, store, relay) = backends().await;
+    scenarios::two_schedulers_dispatch_each_command_once(store, relay).await;
+}

@@ -56,3 +56,8 @@ async fn wrong_process_and_second_results_are_dropped() {
 async fn unmatched_and_unsafe_targets_are_invalid() {
     on_services(scenarios::unmatched_and_unsafe_targets_are_invalid).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_schedulers_dispatch_each_command_once() {
+    on_services(scenarios::two_schedulers_dispatch_each_command_once).await;
+}

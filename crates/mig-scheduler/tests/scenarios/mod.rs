@@ -131,3 +131,56 @@ pub async fn unmatched_and_unsafe_targets_are_invalid<S: Store, R: Relay>(store:
     );
     scheduler.stop().await;
 }
+
+/// Two schedulers on one database and one relay: every action is dispatched
+/// once, every agent answers each action once.
+pub async fn two_schedulers_dispatch_each_command_once<S: Store, R: Relay>(
+    store: Arc<S>,
+    relay: R,
+) {
+    let first = start(store.clone(), relay.clone());
+    let second = start(store.clone(), relay.clone());
+    let mut agents = Vec::new();
+    for index in 0..5 {
+        agents.push(
+            FakeAgent::start(
+                store.as_ref(),
+                &relay,
+                &format!("ha{index}"),
+                Behaviour::Answer,
+            )
+            .await,
+        );
+    }
+    let mut actions = Vec::new();
+    for _ in 0..10 {
+        let action = new_action("status='online'", Duration::from_secs(120));
+        store.insert_action(&action, &[]).await.unwrap();
+        actions.push(action);
+    }
+    for action in &actions {
+        let done = wait_finished(store.as_ref(), action.id, Duration::from_secs(30)).await;
+        assert_eq!(done.status, ActionStatus::Completed);
+        assert_eq!(
+            (done.counters.sent, done.counters.success),
+            (5, 5),
+            "{:?}",
+            done.counters
+        );
+        assert_eq!(
+            store.commands_of_action(action.id).await.unwrap().len(),
+            5,
+            "one command per agent"
+        );
+    }
+    for agent in &agents {
+        assert_eq!(
+            agent.answered.load(std::sync::atomic::Ordering::SeqCst),
+            10,
+            "{} ran each action once",
+            agent.agent.name
+        );
+    }
+    first.stop().await;
+    second.stop().await;
+}
