@@ -16,7 +16,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use mig_store::roles::{RoleNames, RolePasswords, create_roles};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{AssertSqlSafe, ConnectOptions, Row};
+use sqlx::{AssertSqlSafe, Row};
 
 const USAGE: &str = "usage: mig-dbinit [-url postgres://postgres@127.0.0.1:5432/mig] [-create] [-adminpass P] [-apipass P] [-schedulerpass P] [-prefix P]";
 
@@ -121,7 +121,7 @@ async fn run(options: Options) -> anyhow::Result<()> {
         }
         server.close().await;
     }
-    let store = mig_store::PgStore::connect(&connect.to_url_lossy().to_string(), 2)
+    let store = mig_store::PgStore::connect(&options.url, 2)
         .await
         .with_context(|| format!("connecting to {database}"))?;
     store.migrate().await.context("applying the migrations")?;
