@@ -15,6 +15,7 @@
 
 pub mod agentdestroy;
 pub mod duration;
+pub mod file;
 pub mod registry;
 pub mod result;
 

@@ -10,12 +10,14 @@ use mig_protocol::command::ModuleMessage;
 use mig_protocol::gojson;
 
 use crate::agentdestroy::AgentDestroy;
+use crate::file::File;
 use crate::result::{Module, ModuleContext, TypedResult, typed_from_wire};
 
 /// A module of this build.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ModuleName {
     AgentDestroy,
+    File,
 }
 
 /// Runs `$body` with `$module` bound to the module type of `$name`.
@@ -26,13 +28,17 @@ macro_rules! with_module {
                 type $module = AgentDestroy;
                 $body
             }
+            ModuleName::File => {
+                type $module = File;
+                $body
+            }
         }
     };
 }
 
 impl ModuleName {
     /// Every module of this build, as advertised in the agent's environment.
-    pub const ALL: &'static [ModuleName] = &[ModuleName::AgentDestroy];
+    pub const ALL: &'static [ModuleName] = &[ModuleName::AgentDestroy, ModuleName::File];
 
     /// The registry name.
     pub fn as_str(self) -> &'static str {
