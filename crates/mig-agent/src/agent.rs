@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use mig_protocol::acl::Acl;
 use mig_protocol::pgp::{Keyring, PublicKey};
-use mig_protocol::relay::{EXCHANGE_TO_SCHEDULERS, QUEUE_RESULTS, agent_queue, result_expiration_ms};
+use mig_protocol::relay::{
+    EXCHANGE_TO_SCHEDULERS, QUEUE_RESULTS, agent_queue, result_expiration_ms,
+};
 use mig_protocol::{Command, GoTime};
 use mig_relay::{AmqpConfig, AmqpRelay, PublishOptions, Relay, TlsConfig, environment_proxy};
 use tokio_util::sync::CancellationToken;
@@ -218,12 +220,8 @@ pub async fn run_with_relay<R: Relay>(
         version = VERSION,
         "mig-agent starting"
     );
-    let environment = crate::environment::discover(
-        &config.api,
-        &config.proxies,
-        config.discover_public_ip,
-    )
-    .await;
+    let environment =
+        crate::environment::discover(&config.api, &config.proxies, config.discover_public_ip).await;
     tracing::info!(
         init = %environment.init,
         ident = %environment.ident,
@@ -288,7 +286,15 @@ pub async fn run_with_relay<R: Relay>(
         .run(stop.clone()),
     );
 
-    let outcome = serve_commands(&config, options.mode, &relay, &queueloc, &mut pipeline, &stop).await;
+    let outcome = serve_commands(
+        &config,
+        options.mode,
+        &relay,
+        &queueloc,
+        &mut pipeline,
+        &stop,
+    )
+    .await;
     stop.cancel();
     while tasks.join_next().await.is_some() {}
     tracing::info!("mig-agent stopped");

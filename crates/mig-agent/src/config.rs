@@ -294,10 +294,19 @@ impl AgentConfig {
         }
         set(&mut self.is_immortal, section.bool("isimmortal")?);
         set(&mut self.install_service, section.bool("installservice")?);
-        set(&mut self.discover_public_ip, section.bool("discoverpublicip")?);
-        set(&mut self.discover_aws_meta, section.bool("discoverawsmeta")?);
+        set(
+            &mut self.discover_public_ip,
+            section.bool("discoverpublicip")?,
+        );
+        set(
+            &mut self.discover_aws_meta,
+            section.bool("discoverawsmeta")?,
+        );
         set(&mut self.checkin, section.bool("checkin")?);
-        set(&mut self.extra_privacy_mode, section.bool("extraprivacymode")?);
+        set(
+            &mut self.extra_privacy_mode,
+            section.bool("extraprivacymode")?,
+        );
         if section.bool("nopersistmods")? == Some(true) {
             self.spawn_persistent = false;
         }
@@ -338,7 +347,10 @@ impl AgentConfig {
             }
             self.module_timeout = timeout;
         }
-        set(&mut self.only_verify_pubkey, section.bool("onlyverifypubkey")?);
+        set(
+            &mut self.only_verify_pubkey,
+            section.bool("onlyverifypubkey")?,
+        );
         set(&mut self.clock_skew, section.duration("clockskew")?);
         if let Some(dir) = section.string("rundir")?.filter(|dir| !dir.is_empty()) {
             self.run_dir = PathBuf::from(dir);
@@ -441,7 +453,11 @@ impl AgentConfig {
             let _ = writeln!(out, "    {key} = \"{}\"", escape(&value));
         }
         for file in &self.public_key_files {
-            let _ = writeln!(out, "    pubkey = \"{}\"", escape(&file.display().to_string()));
+            let _ = writeln!(
+                out,
+                "    pubkey = \"{}\"",
+                escape(&file.display().to_string())
+            );
         }
         out.push_str("[logging]\n");
         let _ = writeln!(out, "    mode = \"{}\"", escape(&self.logging.mode));

@@ -33,8 +33,7 @@ pub fn hostname() -> String {
         .filter(|output| output.status.success())
         .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_owned())
         .unwrap_or_default();
-    if !fqdn.is_empty() && (kernel.is_empty() || fqdn.split('.').next() == Some(kernel.as_str()))
-    {
+    if !fqdn.is_empty() && (kernel.is_empty() || fqdn.split('.').next() == Some(kernel.as_str())) {
         return fqdn;
     }
     if kernel.is_empty() {
@@ -149,7 +148,10 @@ pub fn addresses() -> Vec<String> {
 /// turn then directly; `None` when nothing answered with an IP.
 pub async fn public_ip(api: &str, proxies: &[String]) -> Option<String> {
     let url = Url::join(api, "ip");
-    let attempts = proxies.iter().map(|proxy| Some(proxy.as_str())).chain([None]);
+    let attempts = proxies
+        .iter()
+        .map(|proxy| Some(proxy.as_str()))
+        .chain([None]);
     for proxy in attempts {
         let request = Request {
             method: "GET",
@@ -181,9 +183,10 @@ pub async fn discover(api: &str, proxies: &[String], discover_public_ip: bool) -
     } else {
         String::new()
     };
-    let (init, ident, addresses) = tokio::task::spawn_blocking(|| (init_system(), ident(), addresses()))
-        .await
-        .unwrap_or_default();
+    let (init, ident, addresses) =
+        tokio::task::spawn_blocking(|| (init_system(), ident(), addresses()))
+            .await
+            .unwrap_or_default();
     AgentEnv {
         init,
         ident,

@@ -165,7 +165,10 @@ mod tests {
         assert!(flags.pretty);
         assert!(!flags.debug);
         assert_eq!(flags.config.as_deref(), Some("/tmp/x.cfg"));
-        assert_eq!(Flags::parse(["-q=pid"]).unwrap().query.as_deref(), Some("pid"));
+        assert_eq!(
+            Flags::parse(["-q=pid"]).unwrap().query.as_deref(),
+            Some("pid")
+        );
         let stop = Flags::parse(["-f", "rest", "-d"]).unwrap();
         assert!(stop.foreground && !stop.debug);
     }

@@ -126,10 +126,7 @@ impl<R: Relay> Heartbeats<R> {
             let request = Request {
                 method: "POST",
                 url: &url,
-                body: Some((
-                    "application/json",
-                    gojson::to_vec(&agent.to_heartbeat()),
-                )),
+                body: Some(("application/json", gojson::to_vec(&agent.to_heartbeat()))),
                 ..Request::default()
             };
             let timeout = self.config.heartbeat_freq.min(Duration::from_secs(30));

@@ -86,7 +86,11 @@ impl Url {
 
     /// The URL with `segment` appended to its path with exactly one `/`.
     pub fn join(base: &str, segment: &str) -> String {
-        format!("{}/{}", base.trim_end_matches('/'), segment.trim_start_matches('/'))
+        format!(
+            "{}/{}",
+            base.trim_end_matches('/'),
+            segment.trim_start_matches('/')
+        )
     }
 
     fn authority(&self) -> String {
@@ -253,8 +257,8 @@ pub async fn send(request: Request<'_>, timeout: Duration) -> Result<Response, H
         let mut url = Url::parse(request.url)?;
         for _ in 0..4 {
             let response = exchange(&url, &request).await?;
-            let redirect = matches!(response.status, 301 | 302 | 303 | 307 | 308)
-                && request.method == "GET";
+            let redirect =
+                matches!(response.status, 301 | 302 | 303 | 307 | 308) && request.method == "GET";
             match (redirect, response.header("location")) {
                 (true, Some(location)) => {
                     url = if location.starts_with('/') {
@@ -423,7 +427,10 @@ mod tests {
     #[test]
     fn urls() {
         let url = Url::parse("http://localhost:1664/api/v1/").unwrap();
-        assert_eq!((url.host.as_str(), url.port, url.path.as_str()), ("localhost", 1664, "/api/v1/"));
+        assert_eq!(
+            (url.host.as_str(), url.port, url.path.as_str()),
+            ("localhost", 1664, "/api/v1/")
+        );
         let url = Url::parse("https://[::1]/x").unwrap();
         assert_eq!((url.host.as_str(), url.port, url.tls), ("::1", 443, true));
         assert!(Url::parse("ftp://x/").is_err());
@@ -437,7 +444,10 @@ mod tests {
     fn responses() {
         let response =
             parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabcdef").unwrap();
-        assert_eq!((response.status, response.body.as_slice()), (200, &b"abc"[..]));
+        assert_eq!(
+            (response.status, response.body.as_slice()),
+            (200, &b"abc"[..])
+        );
         let response = parse_response(
             b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
         )

@@ -131,7 +131,11 @@ mod tests {
     fn generated_ids_are_valid_and_distinct() {
         let first = generate_id();
         assert!(is_valid_id(&first), "{first}");
-        assert!(first.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_lowercase()));
+        assert!(
+            first
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
+        );
         assert_ne!(first, generate_id());
         assert!(!is_valid_id("linux.host.1234"));
     }

@@ -45,7 +45,12 @@ pub async fn run_action_file(
             continue;
         }
         let result = match operation.decompressed_parameters() {
-            Ok(parameters) => runner.run(&operation.module, &parameters, timeout).await.result,
+            Ok(parameters) => {
+                runner
+                    .run(&operation.module, &parameters, timeout)
+                    .await
+                    .result
+            }
             Err(error) => ModuleResult::error(error),
         };
         results.push(result);

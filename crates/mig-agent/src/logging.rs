@@ -87,7 +87,11 @@ pub fn init(config: &LoggingConfig, debug: bool) {
         .with_max_level(level)
         .with_target(false)
         .with_ansi(false);
-    let mode = if debug { "stdout" } else { config.mode.as_str() };
+    let mode = if debug {
+        "stdout"
+    } else {
+        config.mode.as_str()
+    };
     if mode == "file" {
         match open_log(&config.file) {
             Ok(file) => {

@@ -155,7 +155,10 @@ impl Pipeline {
                             .unwrap_or(Duration::ZERO);
                         let deadline = self.module_timeout.min(remaining);
                         let started = std::time::Instant::now();
-                        let outcome = self.runner.run(&operation.module, &parameters, deadline).await;
+                        let outcome = self
+                            .runner
+                            .run(&operation.module, &parameters, deadline)
+                            .await;
                         tracing::info!(
                             index,
                             module = %operation.module,

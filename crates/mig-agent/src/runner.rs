@@ -96,9 +96,7 @@ impl ModuleRunner {
         let mut child = match command.spawn() {
             Ok(child) => child,
             Err(error) => {
-                return ModuleOutcome::failed(format!(
-                    "cannot start module {module}: {error}"
-                ));
+                return ModuleOutcome::failed(format!("cannot start module {module}: {error}"));
             }
         };
         let mut input = String::from("{\"class\":\"parameters\",\"parameters\":");

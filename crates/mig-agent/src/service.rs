@@ -70,7 +70,9 @@ fn systemctl(args: &[&str]) -> Result<(), ServiceError> {
     if output.status.success() {
         Ok(())
     } else {
-        Err(error(String::from_utf8_lossy(&output.stderr).trim().to_owned()))
+        Err(error(
+            String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+        ))
     }
 }
 

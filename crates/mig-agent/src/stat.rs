@@ -107,7 +107,8 @@ pub async fn serve(listener: TcpListener, page: StatusPage, shutdown: Cancellati
                     }
                 },
                 _ => {
-                    let mut html = String::from("<html><head><title>mig-agent</title></head><body><pre>");
+                    let mut html =
+                        String::from("<html><head><title>mig-agent</title></head><body><pre>");
                     html.push_str(&escape_html(&page.summary));
                     html.push_str("\nLast actions:\n");
                     if let Ok(history) = page.history.lock() {

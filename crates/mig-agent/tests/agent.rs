@@ -25,7 +25,10 @@ async fn serves_refuses_survives_and_reconnects() {
     let bob = bob();
 
     // A signed, authorized action is answered with the module's result.
-    let good = sign(action(vec![("__echo", json!({"hello": "world", "b": 1}))]), &[&bob]);
+    let good = sign(
+        action(vec![("__echo", json!({"hello": "world", "b": 1}))]),
+        &[&bob],
+    );
     let reply = sandbox.roundtrip(&queueloc, &good).await;
     assert_eq!(reply.status, CommandStatus::Success, "{}", errors(&reply));
     assert_eq!(reply.agent.queueloc, queueloc);
@@ -38,7 +41,11 @@ async fn serves_refuses_survives_and_reconnects() {
     // Replayed: the same action again.
     let replayed = sandbox.roundtrip(&queueloc, &good).await;
     assert_eq!(replayed.status, CommandStatus::Failed);
-    assert!(errors(&replayed).contains("already run"), "{}", errors(&replayed));
+    assert!(
+        errors(&replayed).contains("already run"),
+        "{}",
+        errors(&replayed)
+    );
 
     let echo = || action(vec![("__echo", json!({}))]);
     let mut tampered = sign(echo(), &[&bob]);
@@ -55,18 +62,32 @@ async fn serves_refuses_survives_and_reconnects() {
         ("tampered", tampered, "signature 0 is invalid"),
         ("expired", sign(expired, &[&bob]), "expired"),
         ("not yet valid", sign(early, &[&bob]), "not valid before"),
-        ("unknown key", sign(echo(), &[&stranger]), "signature 0 is invalid"),
+        (
+            "unknown key",
+            sign(echo(), &[&stranger]),
+            "signature 0 is invalid",
+        ),
         (
             "under-weighted",
-            sign(action(vec![("agentdestroy", json!({"pid": 1, "version": "x"}))]), &[&bob]),
+            sign(
+                action(vec![("agentdestroy", json!({"pid": 1, "version": "x"}))]),
+                &[&bob],
+            ),
             "requires weight 2",
         ),
         (
             "one unauthorized module",
-            sign(action(vec![("__echo", json!({})), ("file", json!({}))]), &[&bob]),
+            sign(
+                action(vec![("__echo", json!({})), ("file", json!({}))]),
+                &[&bob],
+            ),
             "\"file\"",
         ),
-        ("same key twice", sign(echo(), &[&bob, &bob]), "multiple times"),
+        (
+            "same key twice",
+            sign(echo(), &[&bob, &bob]),
+            "multiple times",
+        ),
     ];
     for (case, action, reason) in cases {
         let operations = action.operations().len().max(1);
@@ -83,21 +104,37 @@ async fn serves_refuses_survives_and_reconnects() {
     // A hanging module is killed at its deadline (moduletimeout = 3 s).
     let started = std::time::Instant::now();
     let reply = sandbox
-        .roundtrip(&queueloc, &sign(action(vec![("__sleep", json!({}))]), &[&bob]))
+        .roundtrip(
+            &queueloc,
+            &sign(action(vec![("__sleep", json!({}))]), &[&bob]),
+        )
         .await;
     assert_eq!(reply.status, CommandStatus::Timeout);
     assert!(started.elapsed() < Duration::from_secs(10));
     // A crashing module is a failed result.
     let reply = sandbox
-        .roundtrip(&queueloc, &sign(action(vec![("__crash", json!({}))]), &[&bob]))
+        .roundtrip(
+            &queueloc,
+            &sign(action(vec![("__crash", json!({}))]), &[&bob]),
+        )
         .await;
     assert_eq!(reply.status, CommandStatus::Failed);
-    assert!(errors(&reply).contains("module __crash failed"), "{}", errors(&reply));
+    assert!(
+        errors(&reply).contains("module __crash failed"),
+        "{}",
+        errors(&reply)
+    );
     // Multi-operation: an unavailable module fails the command, the others run.
     let reply = sandbox
         .roundtrip(
             &queueloc,
-            &sign(action(vec![("__echo", json!({"n": 1})), ("nosuchmodule", json!({}))]), &[&bob]),
+            &sign(
+                action(vec![
+                    ("__echo", json!({"n": 1})),
+                    ("nosuchmodule", json!({})),
+                ]),
+                &[&bob],
+            ),
         )
         .await;
     assert_eq!(reply.status, CommandStatus::Failed);
@@ -109,17 +146,19 @@ async fn serves_refuses_survives_and_reconnects() {
     );
 
     // Force-close the agent's connection: it reconnects and answers again.
-    mig_testkit::rabbitmqctl(&[
-        "close_all_connections",
-        "-p",
-        &sandbox.vhost.name,
-        "test",
-    ]);
+    mig_testkit::rabbitmqctl(&["close_all_connections", "-p", &sandbox.vhost.name, "test"]);
     tokio::time::sleep(Duration::from_millis(500)).await;
-    sandbox.relay.wait_connected(Duration::from_secs(10)).await.unwrap();
+    sandbox
+        .relay
+        .wait_connected(Duration::from_secs(10))
+        .await
+        .unwrap();
     sandbox.wait_consumer(&queueloc).await;
     let reply = sandbox
-        .roundtrip(&queueloc, &sign(action(vec![("__echo", json!({"again": true}))]), &[&bob]))
+        .roundtrip(
+            &queueloc,
+            &sign(action(vec![("__echo", json!({"again": true}))]), &[&bob]),
+        )
         .await;
     assert_eq!(reply.status, CommandStatus::Success, "{}", errors(&reply));
     assert!(agent.alive());
@@ -158,8 +197,16 @@ async fn heartbeats_on_the_relay_and_to_the_api() {
     assert_eq!(heartbeat.queueloc, queueloc);
     assert_eq!(heartbeat.mode, "daemon");
     assert_eq!(heartbeat.pid, i64::from(agent.child.id()));
-    assert_eq!(heartbeat.tags.get("operator").map(String::as_str), Some("tests"));
-    assert!(heartbeat.environment.modules.contains(&"agentdestroy".to_owned()));
+    assert_eq!(
+        heartbeat.tags.get("operator").map(String::as_str),
+        Some("tests")
+    );
+    assert!(
+        heartbeat
+            .environment
+            .modules
+            .contains(&"agentdestroy".to_owned())
+    );
 
     // The API was down for a few periods; the agent is still there.
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -196,12 +243,21 @@ async fn heartbeats_on_the_relay_and_to_the_api() {
     })
     .await
     .unwrap_or_else(|_| panic!("no http heartbeat\n{}", sandbox.log()));
-    assert!(posted.0.to_ascii_lowercase().contains("content-type: application/json"));
+    assert!(
+        posted
+            .0
+            .to_ascii_lowercase()
+            .contains("content-type: application/json")
+    );
     let heartbeat = mig_protocol::Heartbeat::from_json(posted.1.as_bytes()).unwrap();
     assert_eq!(heartbeat.queue_loc, queueloc);
     assert_eq!(heartbeat.pid, u64::from(agent.child.id()));
     assert!(posted.1.contains("\"queueLoc\""));
-    assert!(posted.1.contains("\"tags\":[{\"name\":\"operator\",\"value\":\"tests\"}]"));
+    assert!(
+        posted
+            .1
+            .contains("\"tags\":[{\"name\":\"operator\",\"value\":\"tests\"}]")
+    );
     assert!(agent.alive());
 }
 
@@ -210,7 +266,8 @@ async fn heartbeats_on_the_relay_and_to_the_api() {
 fn agentdestroy_golden_vector() {
     let dir = vectors().join("modules");
     let params = std::fs::read(dir.join("agentdestroy_pid_out_of_range.params.json")).unwrap();
-    let expected = std::fs::read_to_string(dir.join("agentdestroy_pid_out_of_range.stdout.json")).unwrap();
+    let expected =
+        std::fs::read_to_string(dir.join("agentdestroy_pid_out_of_range.stdout.json")).unwrap();
     for (pretty, expected) in [
         (false, expected),
         (
@@ -262,7 +319,10 @@ async fn id_reused_across_restarts_and_defaults_kept() {
         .unwrap();
     let text = String::from_utf8(output.stdout).unwrap();
     assert!(text.contains("heartbeatfreq = \"60000ms\""), "{text}");
-    assert!(text.contains("relay = \"amqp://guest:guest@localhost:5672/\""), "{text}");
+    assert!(
+        text.contains("relay = \"amqp://guest:guest@localhost:5672/\""),
+        "{text}"
+    );
     assert!(text.contains("socket = \"127.0.0.1:61664\""), "{text}");
     assert!(text.contains("installservice = \"true\""), "{text}");
     assert!(text.contains("maxactions = 15"), "{text}");
@@ -275,5 +335,8 @@ async fn id_reused_across_restarts_and_defaults_kept() {
         .unwrap();
     assert!(!output.status.success());
     let error = String::from_utf8(output.stderr).unwrap();
-    assert!(error.contains("bad.cfg:2: [agent] moduletimeout: invalid duration"), "{error}");
+    assert!(
+        error.contains("bad.cfg:2: [agent] moduletimeout: invalid duration"),
+        "{error}"
+    );
 }

@@ -72,9 +72,10 @@ pub struct Sandbox {
 impl Sandbox {
     pub async fn new(setup: &AgentSetup) -> Self {
         let vhost = Vhost::create("migagent_");
-        let relay = AmqpRelay::connect_and_wait(AmqpConfig::new(vhost.url()), Duration::from_secs(10))
-            .await
-            .unwrap();
+        let relay =
+            AmqpRelay::connect_and_wait(AmqpConfig::new(vhost.url()), Duration::from_secs(10))
+                .await
+                .unwrap();
         relay.declare_scheduler_topology().await.unwrap();
         let results = relay.consume(QUEUE_RESULTS, 0).await.unwrap();
         let dir = tempfile::tempdir().unwrap();
@@ -166,10 +167,10 @@ impl Sandbox {
     pub async fn queueloc(&self) -> String {
         let file = self.run_dir().join(".migagtid");
         for _ in 0..100 {
-            if let Ok(id) = std::fs::read_to_string(&file) {
-                if id.len() >= 80 {
-                    return format!("linux.{id}");
-                }
+            if let Ok(id) = std::fs::read_to_string(&file)
+                && id.len() >= 80
+            {
+                return format!("linux.{id}");
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -179,10 +180,10 @@ impl Sandbox {
     /// Waits until the agent consumes its queue.
     pub async fn wait_consumer(&self, queueloc: &str) {
         for _ in 0..200 {
-            if let Ok(Some(state)) = self.relay.queue_state(&agent_queue(queueloc)).await {
-                if state.consumers > 0 {
-                    return;
-                }
+            if let Ok(Some(state)) = self.relay.queue_state(&agent_queue(queueloc)).await
+                && state.consumers > 0
+            {
+                return;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
