@@ -83,7 +83,9 @@ impl Pipeline {
     /// Verifies, runs and aggregates one decoded command.
     pub async fn process(&mut self, mut command: Command) -> Command {
         let now = GoTime::now();
+        let started = std::time::Instant::now();
         let accepted = self.authorize(&command, now);
+        let verify_us = started.elapsed().as_micros() as u64;
         let modules = module_list(&command);
         if let Ok(history) = self.history.lock().as_mut() {
             history.record(&command.action.name, &modules, accepted.is_ok());
@@ -93,14 +95,19 @@ impl Pipeline {
                 let signers = verify_signatures(&command.action, &self.trust.keyring)
                     .map(|signers| signers.join(","))
                     .unwrap_or_else(|_| "unverified".to_owned());
-                tracing::warn!(reason = %refusal, signers = %signers, "action refused");
+                tracing::warn!(reason = %refusal, signers = %signers, verify_us, "action refused");
                 let message = refusal.to_string();
                 let count = command.action.operations().len().max(1);
                 command.status = CommandStatus::Failed;
                 command.results = Some(vec![ModuleResult::error(message); count]);
             }
             Ok(signers) => {
-                tracing::info!(signers = %signers.join(","), modules = %modules, "action accepted");
+                tracing::info!(
+                    signers = %signers.join(","),
+                    modules = %modules,
+                    verify_us,
+                    "action accepted"
+                );
                 let (status, results) = self.run_operations(&command).await;
                 tracing::info!(status = %status.as_str(), "command done");
                 command.status = status;

@@ -340,3 +340,44 @@ async fn id_reused_across_restarts_and_defaults_kept() {
         "{error}"
     );
 }
+
+/// Check-in mode: process what is queued, then exit once the queue is idle.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkin_mode_processes_the_queue_and_exits() {
+    let setup = AgentSetup::default();
+    let mut sandbox = Sandbox::new(&setup).await;
+    let queueloc = {
+        let _agent = sandbox.start_agent();
+        let queueloc = sandbox.queueloc().await;
+        sandbox.wait_consumer(&queueloc).await;
+        queueloc
+    };
+    let bob = bob();
+    let queued = sign(action(vec![("__echo", json!({"queued": 1}))]), &[&bob]);
+    let id = sandbox.send(&queueloc, &queued).await;
+    let started = std::time::Instant::now();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mig-agent"))
+        .args([
+            "-m",
+            "agent-checkin",
+            "-c",
+            sandbox.config.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let reply = sandbox.result(id, Duration::from_secs(20)).await;
+    assert_eq!(reply.status, CommandStatus::Success, "{}", errors(&reply));
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "check-in agent did not exit"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(status.success());
+}
