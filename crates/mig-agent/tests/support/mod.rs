@@ -147,7 +147,10 @@ impl Sandbox {
             .append(true)
             .open(self.dir.path().join("agent.log"))
             .unwrap();
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_mig-agent"))
+        // MIG_AGENT_BIN runs another build (e.g. the release binary) under the same tests.
+        let binary = std::env::var("MIG_AGENT_BIN")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_mig-agent").to_owned());
+        let child = std::process::Command::new(binary)
             .arg("-f")
             .arg("-c")
             .arg(&self.config)
