@@ -63,7 +63,9 @@ impl Default for AgentSetup {
 pub struct Sandbox {
     pub vhost: Vhost,
     pub relay: AmqpRelay,
-    pub results: Subscription,
+    /// The results queue as the test consumes it; `None` when a real
+    /// scheduler consumes it instead.
+    pub results: Option<Subscription>,
     pub dir: tempfile::TempDir,
     pub config: PathBuf,
     pub socket: String,
@@ -129,7 +131,7 @@ impl Sandbox {
         Self {
             vhost,
             relay,
-            results,
+            results: Some(results),
             dir,
             config,
             socket,
@@ -225,10 +227,16 @@ impl Sandbox {
     pub async fn result(&mut self, id: mig_protocol::Id, within: Duration) -> Command {
         let deadline = tokio::time::Instant::now() + within;
         loop {
-            let delivery = tokio::time::timeout_at(deadline, self.results.next())
-                .await
-                .unwrap_or_else(|_| panic!("no result for command {id}\n{}", self.log()))
-                .unwrap();
+            let delivery = tokio::time::timeout_at(
+                deadline,
+                self.results
+                    .as_mut()
+                    .expect("the test consumes no results")
+                    .next(),
+            )
+            .await
+            .unwrap_or_else(|_| panic!("no result for command {id}\n{}", self.log()))
+            .unwrap();
             let body = delivery.body.clone();
             delivery.ack().await.unwrap();
             assert!(mig_protocol::relay::is_plausible_result_body(&body));
