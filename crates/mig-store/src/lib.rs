@@ -24,6 +24,6 @@ pub mod target;
 pub use postgres::{PgConfig, PgStore};
 pub use sqlite::SqliteStore;
 pub use store::{
-    ActionProgress, AgentTimeouts, AgentTransitions, HeartbeatOutcome, OutboxEntry, Store,
-    StoreError, StoreResult,
+    ActionProgress, AgentTimeouts, AgentTransitions, ApiKeyHolder, HeartbeatOutcome, OutboxEntry,
+    Store, StoreError, StoreResult,
 };

@@ -27,6 +27,9 @@ use crate::store::{
     ActionProgress, AgentTimeouts, AgentTransitions, HeartbeatOutcome, OutboxEntry, Store,
     StoreError, StoreResult,
 };
+#[path = "postgres_api.rs"]
+mod api;
+
 use crate::target::{self, Dialect, TargetParam};
 
 /// The notification channel of new actions (a trigger on `actions` sends it).
@@ -1259,6 +1262,24 @@ impl Store for PgStore {
             .await
             .map_err(db_error("insert investigator"))?;
         id_of("investigator id", id)
+    }
+
+    // ---- API (bodies in the `api` child module) ----------------------------------
+
+    async fn get_investigator(&self, id: Id) -> StoreResult<Option<Investigator>> {
+        self.api_get_investigator(id).await
+    }
+
+    async fn api_key_holders(&self) -> StoreResult<Vec<crate::store::ApiKeyHolder>> {
+        self.api_key_holders_impl().await
+    }
+
+    async fn set_investigator_api_key(
+        &self,
+        id: Id,
+        key: Option<(&[u8], &[u8])>,
+    ) -> StoreResult<()> {
+        self.api_set_investigator_api_key(id, key).await
     }
 
     async fn wait_for_new_action(&self, timeout: Duration) {

@@ -107,6 +107,16 @@ pub struct ActionProgress {
     pub completed: bool,
 }
 
+/// An active investigator who holds an API key (`X-MIGAPIKEY`, §3.3 of the API spec).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiKeyHolder {
+    pub investigator: Investigator,
+    /// PBKDF2-HMAC-SHA256 of the key (32 bytes).
+    pub hash: Vec<u8>,
+    /// The 16-byte salt of the hash.
+    pub salt: Vec<u8>,
+}
+
 /// The database of MIG, as the scheduler and the API use it.
 ///
 /// Times are passed in by the caller (`now`) so that tests can run on a paused or
@@ -309,6 +319,27 @@ pub trait Store: Send + Sync + 'static {
         &self,
         investigator: &Investigator,
     ) -> impl Future<Output = StoreResult<Id>> + Send;
+
+    // ---- API ---------------------------------------------------------------------
+    // Reads and writes only the API makes (spec api.md §4, §6). Every value is bound.
+
+    /// Reads one investigator with its public key (no private key); `apikey` is
+    /// `"set"` when a key hash is stored.
+    fn get_investigator(
+        &self,
+        id: Id,
+    ) -> impl Future<Output = StoreResult<Option<Investigator>>> + Send;
+
+    /// Active investigators holding an API key hash and salt, ordered by id.
+    fn api_key_holders(&self) -> impl Future<Output = StoreResult<Vec<ApiKeyHolder>>> + Send;
+
+    /// Stores (`Some((hash, salt))`) or clears (`None`) an investigator's API key;
+    /// `NotFound` when the investigator does not exist.
+    fn set_investigator_api_key(
+        &self,
+        id: Id,
+        key: Option<(&[u8], &[u8])>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
 
     // ---- wake-ups ----------------------------------------------------------------
 

@@ -39,6 +39,7 @@ macro_rules! conformance_suite {
             stale_queuelocs_are_the_all_offline_ones,
             investigators_and_scheduler_identity,
             wait_for_new_action_wakes_and_times_out,
+            api_investigator_by_id_and_api_keys,
         );
     };
     (@tests $runner:ident: $($name:ident),* $(,)?) => {
@@ -1055,4 +1056,70 @@ pub async fn wait_for_new_action_wakes_and_times_out<S: Store>(store: &S) {
         started.elapsed() < Duration::from_secs(5),
         "no wake-up after an insert"
     );
+}
+
+// ---- API ---------------------------------------------------------------------------
+
+/// `get_investigator`, `api_key_holders` and `set_investigator_api_key` (API §3.3, §4.10).
+pub async fn api_investigator_by_id_and_api_keys<S: Store>(store: &S) {
+    let now = now();
+    let alice = investigator("Alice", "AAAA000000000000000000000000000000000001", now);
+    let alice_id = store.insert_investigator(&alice).await.unwrap();
+    let mut bob = investigator("Bob", "BBBB000000000000000000000000000000000002", now);
+    bob.status = InvestigatorStatus::Disabled;
+    let bob_id = store.insert_investigator(&bob).await.unwrap();
+
+    let read = store.get_investigator(alice_id).await.unwrap().unwrap();
+    assert_eq!(read.name, "Alice");
+    assert_eq!(read.publickey, alice.publickey);
+    assert_eq!(read.apikey, "");
+    assert!(store.get_investigator(Id(999_999)).await.unwrap().is_none());
+    assert!(store.api_key_holders().await.unwrap().is_empty());
+
+    let (hash, salt) = ([7u8; 32], [9u8; 16]);
+    store
+        .set_investigator_api_key(alice_id, Some((&hash, &salt)))
+        .await
+        .unwrap();
+    store
+        .set_investigator_api_key(bob_id, Some((&hash, &salt)))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .get_investigator(alice_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .apikey,
+        "set"
+    );
+    let holders = store.api_key_holders().await.unwrap();
+    assert_eq!(
+        holders.len(),
+        1,
+        "a disabled investigator holds no usable key"
+    );
+    assert_eq!(holders[0].investigator.id, alice_id);
+    assert_eq!(holders[0].hash, hash.to_vec());
+    assert_eq!(holders[0].salt, salt.to_vec());
+
+    store
+        .set_investigator_api_key(alice_id, None)
+        .await
+        .unwrap();
+    assert!(store.api_key_holders().await.unwrap().is_empty());
+    assert_eq!(
+        store
+            .get_investigator(alice_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .apikey,
+        ""
+    );
+    assert!(matches!(
+        store.set_investigator_api_key(Id(999_999), None).await,
+        Err(StoreError::NotFound { .. })
+    ));
 }

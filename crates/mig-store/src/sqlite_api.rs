@@ -1,0 +1,72 @@
+//! The API's queries on SQLite (spec api.md §4, §6): every value bound.
+
+use mig_protocol::{Id, Investigator};
+
+use super::{INVESTIGATOR_COLUMNS, SqliteStore, get, read_investigator};
+use crate::common::db_error;
+use crate::store::{ApiKeyHolder, StoreError, StoreResult};
+use sqlx::AssertSqlSafe;
+
+impl SqliteStore {
+    pub(super) async fn api_get_investigator(&self, id: Id) -> StoreResult<Option<Investigator>> {
+        let sql = format!(
+            "SELECT {INVESTIGATOR_COLUMNS}, (apikey IS NOT NULL) AS has_apikey \
+             FROM investigators WHERE id = ?1"
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(id.as_i64())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error("select an investigator"))?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let mut investigator = read_investigator(&row, false)?;
+        if get::<bool>(&row, "has_apikey")? {
+            investigator.apikey = "set".to_owned();
+        }
+        Ok(Some(investigator))
+    }
+
+    pub(super) async fn api_key_holders_impl(&self) -> StoreResult<Vec<ApiKeyHolder>> {
+        let sql = format!(
+            "SELECT {INVESTIGATOR_COLUMNS}, apikey, apisalt FROM investigators \
+             WHERE status = 'active' AND apikey IS NOT NULL AND apisalt IS NOT NULL ORDER BY id"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error("select API key holders"))?;
+        rows.iter()
+            .map(|row| {
+                Ok(ApiKeyHolder {
+                    investigator: read_investigator(row, false)?,
+                    hash: get(row, "apikey")?,
+                    salt: get(row, "apisalt")?,
+                })
+            })
+            .collect()
+    }
+
+    pub(super) async fn api_set_investigator_api_key(
+        &self,
+        id: Id,
+        key: Option<(&[u8], &[u8])>,
+    ) -> StoreResult<()> {
+        let (hash, salt) = key.unzip();
+        let done = sqlx::query("UPDATE investigators SET apikey = ?2, apisalt = ?3 WHERE id = ?1")
+            .bind(id.as_i64())
+            .bind(hash)
+            .bind(salt)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error("update an investigator's API key"))?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound {
+                what: "investigator",
+                id,
+            });
+        }
+        Ok(())
+    }
+}
