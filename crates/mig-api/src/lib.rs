@@ -9,12 +9,17 @@
 //! [`error`] is the one mapping of errors to statuses. The API talks only to the
 //! database through [`Store`]; it never talks to the relay.
 
+mod action;
+mod agent;
 pub mod auth;
 pub mod client_ip;
+mod command;
 pub mod config;
 mod envelope;
 pub mod error;
 mod heartbeat;
+mod investigator;
+mod query;
 mod routing;
 
 use std::future::Future;

@@ -11,7 +11,7 @@ use mig_protocol::investigator::Permission;
 
 use crate::auth::{Guard, authenticate};
 use crate::envelope::envelope;
-use crate::{AppState, Store, heartbeat};
+use crate::{AppState, Store, action, agent, command, heartbeat, investigator};
 
 /// Wraps an open route in the envelope layer.
 fn open<S: Store>(
@@ -22,7 +22,6 @@ fn open<S: Store>(
 }
 
 /// Wraps an investigator route in authentication (with `permission`) and the envelope layer.
-#[allow(dead_code)]
 fn guarded<S: Store>(
     state: &AppState<S>,
     permission: Permission,
@@ -46,7 +45,27 @@ pub fn router<S: Store>(state: AppState<S>) -> Router {
             &path("/heartbeat"),
             open(&state, get(heartbeat::get_heartbeat)).post(heartbeat::post_heartbeat::<S>),
         )
-        .route(&path("/ip"), open(&state, get(heartbeat::get_ip::<S>)));
+        .route(&path("/ip"), open(&state, get(heartbeat::get_ip::<S>)))
+        .route(
+            &path("/action"),
+            guarded(&state, Permission::Action, get(action::get_action::<S>)),
+        )
+        .route(
+            &path("/agent"),
+            guarded(&state, Permission::Agent, get(agent::get_agent::<S>)),
+        )
+        .route(
+            &path("/command"),
+            guarded(&state, Permission::Command, get(command::get_command::<S>)),
+        )
+        .route(
+            &path("/investigator"),
+            guarded(
+                &state,
+                Permission::Investigator,
+                get(investigator::get_investigator::<S>),
+            ),
+        );
     routes
         .fallback(fallback)
         .method_not_allowed_fallback(not_found)

@@ -1282,6 +1282,18 @@ impl Store for PgStore {
         self.api_set_investigator_api_key(id, key).await
     }
 
+    async fn set_investigator_status(&self, id: Id, status: &str) -> StoreResult<()> {
+        self.api_set_investigator_status(id, status).await
+    }
+
+    async fn set_investigator_permissions(
+        &self,
+        id: Id,
+        permissions: mig_protocol::Permissions,
+    ) -> StoreResult<()> {
+        self.api_set_investigator_permissions(id, permissions).await
+    }
+
     async fn wait_for_new_action(&self, timeout: Duration) {
         let _ = tokio::time::timeout(timeout, self.new_action.notified()).await;
     }

@@ -1,6 +1,7 @@
 //! The API's queries on SQLite (spec api.md §4, §6): every value bound.
 
-use mig_protocol::{Id, Investigator};
+use mig_protocol::investigator::Permission;
+use mig_protocol::{Id, Investigator, Permissions};
 
 use super::{INVESTIGATOR_COLUMNS, SqliteStore, get, read_investigator};
 use crate::common::db_error;
@@ -68,5 +69,69 @@ impl SqliteStore {
             });
         }
         Ok(())
+    }
+
+    pub(super) async fn api_set_investigator_status(
+        &self,
+        id: Id,
+        status: &str,
+    ) -> StoreResult<()> {
+        let done = sqlx::query("UPDATE investigators SET status = ?2 WHERE id = ?1")
+            .bind(id.as_i64())
+            .bind(status)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error("update an investigator's status"))?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound {
+                what: "investigator",
+                id,
+            });
+        }
+        Ok(())
+    }
+
+    pub(super) async fn api_set_investigator_permissions(
+        &self,
+        id: Id,
+        permissions: Permissions,
+    ) -> StoreResult<()> {
+        let admin_bits = Permission::Investigator.bit() | Permission::InvestigatorUpdate.bit();
+        let mut transaction = self
+            .pool
+            .begin()
+            .await
+            .map_err(db_error("begin a permissions update"))?;
+        if permissions.0 & admin_bits != admin_bits {
+            let others: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM investigators WHERE id <> ?1 AND (permissions & ?2) <> 0",
+            )
+            .bind(id.as_i64())
+            .bind(i64::try_from(Permissions::ADMIN.0).unwrap_or(i64::MAX))
+            .fetch_one(&mut *transaction)
+            .await
+            .map_err(db_error("count administrators"))?;
+            if others == 0 {
+                return Err(StoreError::Conflict(
+                    "will not remove last admin".to_owned(),
+                ));
+            }
+        }
+        let done = sqlx::query("UPDATE investigators SET permissions = ?2 WHERE id = ?1")
+            .bind(id.as_i64())
+            .bind(i64::try_from(permissions.0).unwrap_or(i64::MAX))
+            .execute(&mut *transaction)
+            .await
+            .map_err(db_error("update an investigator's permissions"))?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound {
+                what: "investigator",
+                id,
+            });
+        }
+        transaction
+            .commit()
+            .await
+            .map_err(db_error("commit a permissions update"))
     }
 }

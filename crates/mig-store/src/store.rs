@@ -27,7 +27,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use mig_protocol::action::ActionCounters;
 use mig_protocol::agent::AgentsStats;
-use mig_protocol::{Action, Agent, Command, Id, Investigator};
+use mig_protocol::{Action, Agent, Command, Id, Investigator, Permissions};
 
 use crate::target::TargetError;
 
@@ -339,6 +339,22 @@ pub trait Store: Send + Sync + 'static {
         &self,
         id: Id,
         key: Option<(&[u8], &[u8])>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Sets an investigator's status (`active` or `disabled`); `NotFound` when absent.
+    fn set_investigator_status(
+        &self,
+        id: Id,
+        status: &str,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Replaces an investigator's permission mask. When the new mask lacks the
+    /// `investigator` or `investigator_update` bit, another investigator must hold
+    /// an admin bit, else `Conflict("will not remove last admin")`; one transaction.
+    fn set_investigator_permissions(
+        &self,
+        id: Id,
+        permissions: Permissions,
     ) -> impl Future<Output = StoreResult<()>> + Send;
 
     // ---- wake-ups ----------------------------------------------------------------

@@ -40,6 +40,7 @@ macro_rules! conformance_suite {
             investigators_and_scheduler_identity,
             wait_for_new_action_wakes_and_times_out,
             api_investigator_by_id_and_api_keys,
+            api_investigator_status_and_last_admin_rule,
         );
     };
     (@tests $runner:ident: $($name:ident),* $(,)?) => {
@@ -1120,6 +1121,57 @@ pub async fn api_investigator_by_id_and_api_keys<S: Store>(store: &S) {
     );
     assert!(matches!(
         store.set_investigator_api_key(Id(999_999), None).await,
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
+/// `set_investigator_status` and `set_investigator_permissions` with the last-admin rule.
+pub async fn api_investigator_status_and_last_admin_rule<S: Store>(store: &S) {
+    let now = now();
+    let mut admin = investigator("Admin", "AAAA000000000000000000000000000000000001", now);
+    admin.permissions = Permissions::ALL;
+    let admin_id = store.insert_investigator(&admin).await.unwrap();
+    let user_id = store
+        .insert_investigator(&investigator(
+            "User",
+            "BBBB000000000000000000000000000000000002",
+            now,
+        ))
+        .await
+        .unwrap();
+
+    store
+        .set_investigator_status(user_id, "disabled")
+        .await
+        .unwrap();
+    let user = store.get_investigator(user_id).await.unwrap().unwrap();
+    assert_eq!(user.status, InvestigatorStatus::Disabled);
+    assert!(matches!(
+        store.set_investigator_status(Id(999_999), "active").await,
+        Err(StoreError::NotFound { .. })
+    ));
+
+    // The only admin cannot drop its admin bits; once another holds one, it can.
+    assert!(matches!(
+        store
+            .set_investigator_permissions(admin_id, Permissions::DEFAULT)
+            .await,
+        Err(StoreError::Conflict(message)) if message == "will not remove last admin"
+    ));
+    store
+        .set_investigator_permissions(user_id, Permissions(Permissions::ADMIN.0 | 1))
+        .await
+        .unwrap();
+    store
+        .set_investigator_permissions(admin_id, Permissions::DEFAULT)
+        .await
+        .unwrap();
+    let read = store.get_investigator(admin_id).await.unwrap().unwrap();
+    assert_eq!(read.permissions, Permissions::DEFAULT);
+    assert!(matches!(
+        store
+            .set_investigator_permissions(Id(999_999), Permissions::ALL)
+            .await,
         Err(StoreError::NotFound { .. })
     ));
 }
