@@ -6,7 +6,7 @@ use axum::extract::Request;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get};
+use axum::routing::{MethodRouter, get, post};
 use mig_protocol::investigator::Permission;
 
 use crate::auth::{Guard, authenticate};
@@ -49,6 +49,14 @@ pub fn router<S: Store>(state: AppState<S>) -> Router {
         .route(
             &path("/action"),
             guarded(&state, Permission::Action, get(action::get_action::<S>)),
+        )
+        .route(
+            &path("/action/create/"),
+            guarded(
+                &state,
+                Permission::ActionCreate,
+                post(action::create_action::<S>),
+            ),
         )
         .route(
             &path("/agent"),
