@@ -15,10 +15,12 @@ pub mod auth;
 pub mod client_ip;
 mod command;
 pub mod config;
+mod dashboard;
 mod envelope;
 pub mod error;
 mod heartbeat;
 mod investigator;
+mod publickey;
 mod query;
 mod routing;
 

@@ -11,7 +11,9 @@ use mig_protocol::investigator::Permission;
 
 use crate::auth::{Guard, authenticate};
 use crate::envelope::envelope;
-use crate::{AppState, Store, action, agent, command, heartbeat, investigator};
+use crate::{
+    AppState, Store, action, agent, command, dashboard, heartbeat, investigator, publickey,
+};
 
 /// Wraps an open route in the envelope layer.
 fn open<S: Store>(
@@ -65,6 +67,34 @@ pub fn router<S: Store>(state: AppState<S>) -> Router {
         .route(
             &path("/command"),
             guarded(&state, Permission::Command, get(command::get_command::<S>)),
+        )
+        .route(
+            &path("/dashboard"),
+            guarded(
+                &state,
+                Permission::Dashboard,
+                get(dashboard::get_dashboard::<S>),
+            ),
+        )
+        .route(
+            &path("/publickey/{fingerprint}"),
+            open(&state, get(publickey::get_public_key::<S>)),
+        )
+        .route(
+            &path("/investigator/create/"),
+            guarded(
+                &state,
+                Permission::InvestigatorCreate,
+                post(investigator::create_investigator::<S>),
+            ),
+        )
+        .route(
+            &path("/investigator/update/"),
+            guarded(
+                &state,
+                Permission::InvestigatorUpdate,
+                post(investigator::update_investigator::<S>),
+            ),
         )
         .route(
             &path("/investigator"),

@@ -1213,6 +1213,21 @@ impl Store for SqliteStore {
         self.api_set_investigator_permissions(id, permissions).await
     }
 
+    async fn investigator_by_fingerprint(
+        &self,
+        fingerprint: &str,
+    ) -> StoreResult<Option<Investigator>> {
+        self.api_investigator_by_fingerprint(fingerprint).await
+    }
+
+    async fn latest_agents_stats(&self) -> StoreResult<Option<AgentsStats>> {
+        self.api_latest_agents_stats().await
+    }
+
+    async fn recent_actions(&self, limit: u32) -> StoreResult<Vec<Action>> {
+        self.api_recent_actions(limit).await
+    }
+
     async fn wait_for_new_action(&self, timeout: Duration) {
         let _ = tokio::time::timeout(timeout, self.new_action.notified()).await;
     }

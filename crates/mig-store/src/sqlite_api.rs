@@ -1,10 +1,13 @@
 //! The API's queries on SQLite (spec api.md §4, §6): every value bound.
 
+use mig_protocol::agent::{AgentsStats, AgentsVersionsSum};
 use mig_protocol::investigator::Permission;
-use mig_protocol::{Id, Investigator, Permissions};
+use mig_protocol::{Action, GoTime, Id, Investigator, Permissions};
+
+use crate::store::Store;
 
 use super::{INVESTIGATOR_COLUMNS, SqliteStore, get, read_investigator};
-use crate::common::db_error;
+use crate::common::{db_error, decode_json};
 use crate::store::{ApiKeyHolder, StoreError, StoreResult};
 use sqlx::AssertSqlSafe;
 
@@ -134,4 +137,83 @@ impl SqliteStore {
             .await
             .map_err(db_error("commit a permissions update"))
     }
+
+    pub(super) async fn api_investigator_by_fingerprint(
+        &self,
+        fingerprint: &str,
+    ) -> StoreResult<Option<Investigator>> {
+        let sql = format!(
+            "SELECT {INVESTIGATOR_COLUMNS} FROM investigators \
+             WHERE upper(pgpfingerprint) = upper(?1) ORDER BY id LIMIT 1"
+        );
+        sqlx::query(AssertSqlSafe(sql))
+            .bind(fingerprint)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error("select an investigator by fingerprint"))?
+            .map(|row| read_investigator(&row, false))
+            .transpose()
+    }
+
+    pub(super) async fn api_recent_actions(&self, limit: u32) -> StoreResult<Vec<Action>> {
+        let ids: Vec<i64> = sqlx::query_scalar(IDS_SQL)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error("select recent actions"))?;
+        let mut actions = Vec::with_capacity(ids.len());
+        for id in ids {
+            let id = Id(u64::try_from(id).unwrap_or_default());
+            if let Some(action) = self.get_action(id).await? {
+                actions.push(action);
+            }
+        }
+        Ok(actions)
+    }
+
+    pub(super) async fn api_latest_agents_stats(&self) -> StoreResult<Option<AgentsStats>> {
+        let Some(row) = sqlx::query(STATS_SQL)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error("select the latest agents_stats"))?
+        else {
+            return Ok(None);
+        };
+        let number = |name: &str| -> StoreResult<f64> {
+            Ok(get::<Option<f64>>(&row, name)?.unwrap_or_default())
+        };
+        let versions = |name: &str| -> StoreResult<Option<Vec<AgentsVersionsSum>>> {
+            decode_json(
+                "agents_stats versions",
+                get::<Option<String>>(&row, name)?.as_deref(),
+            )
+        };
+        Ok(Some(AgentsStats {
+            timestamp: GoTime::from(stats_time(&row)?),
+            onlineagents: number("online_agents")?,
+            onlineagentsbyversion: versions("online_agents_by_version")?,
+            onlineendpoints: number("online_endpoints")?,
+            idleagents: number("idle_agents")?,
+            idleagentsbyversion: versions("idle_agents_by_version")?,
+            idleendpoints: number("idle_endpoints")?,
+            newendpoints: number("new_endpoints")?,
+            multiagentsendpoints: number("multi_agents_endpoints")?,
+            disappearedendpoints: number("disappeared_endpoints")?,
+            flappingendpoints: number("flapping_endpoints")?,
+        }))
+    }
+}
+
+const IDS_SQL: &str = "SELECT id FROM actions ORDER BY starttime DESC, id DESC LIMIT ?1";
+const STATS_SQL: &str = "SELECT \"timestamp\", CAST(online_agents AS REAL) AS online_agents, \
+     online_agents_by_version, CAST(online_endpoints AS REAL) AS online_endpoints, \
+     CAST(idle_agents AS REAL) AS idle_agents, idle_agents_by_version, \
+     CAST(idle_endpoints AS REAL) AS idle_endpoints, CAST(new_endpoints AS REAL) AS new_endpoints, \
+     CAST(multi_agents_endpoints AS REAL) AS multi_agents_endpoints, \
+     CAST(disappeared_endpoints AS REAL) AS disappeared_endpoints, \
+     CAST(flapping_endpoints AS REAL) AS flapping_endpoints \
+     FROM agents_stats ORDER BY \"timestamp\" DESC LIMIT 1";
+
+fn stats_time(row: &sqlx::sqlite::SqliteRow) -> StoreResult<chrono::DateTime<chrono::Utc>> {
+    super::get_time(row, "timestamp")
 }

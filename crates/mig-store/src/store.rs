@@ -357,6 +357,19 @@ pub trait Store: Send + Sync + 'static {
         permissions: Permissions,
     ) -> impl Future<Output = StoreResult<()>> + Send;
 
+    /// The active or disabled investigator whose fingerprint matches (case-insensitive).
+    fn investigator_by_fingerprint(
+        &self,
+        fingerprint: &str,
+    ) -> impl Future<Output = StoreResult<Option<Investigator>>> + Send;
+
+    /// The latest `agents_stats` row (dashboard), `None` when there is none.
+    fn latest_agents_stats(&self) -> impl Future<Output = StoreResult<Option<AgentsStats>>> + Send;
+
+    /// The `limit` most recently started actions (`starttime DESC`), with their
+    /// counters and investigators (dashboard).
+    fn recent_actions(&self, limit: u32) -> impl Future<Output = StoreResult<Vec<Action>>> + Send;
+
     // ---- wake-ups ----------------------------------------------------------------
 
     /// Resolves when a new action may be runnable (PostgreSQL `LISTEN

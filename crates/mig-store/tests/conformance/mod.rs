@@ -41,6 +41,7 @@ macro_rules! conformance_suite {
             wait_for_new_action_wakes_and_times_out,
             api_investigator_by_id_and_api_keys,
             api_investigator_status_and_last_admin_rule,
+            api_fingerprint_stats_and_recent_actions,
         );
     };
     (@tests $runner:ident: $($name:ident),* $(,)?) => {
@@ -1174,4 +1175,54 @@ pub async fn api_investigator_status_and_last_admin_rule<S: Store>(store: &S) {
             .await,
         Err(StoreError::NotFound { .. })
     ));
+}
+
+/// `investigator_by_fingerprint`, `latest_agents_stats` and `recent_actions` (dashboard, public keys).
+pub async fn api_fingerprint_stats_and_recent_actions<S: Store>(store: &S) {
+    let now = now();
+    let alice = investigator("Alice", "AAAA000000000000000000000000000000000001", now);
+    let alice_id = store.insert_investigator(&alice).await.unwrap();
+    let found = store
+        .investigator_by_fingerprint("aaaa000000000000000000000000000000000001")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.id, alice_id);
+    assert_eq!(found.publickey, alice.publickey);
+    assert!(
+        store
+            .investigator_by_fingerprint("' OR 1=1 --")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    assert!(store.latest_agents_stats().await.unwrap().is_none());
+    let first = store
+        .record_agents_stats(now - TimeDelta::minutes(5), true)
+        .await
+        .unwrap();
+    let latest = store.record_agents_stats(now, true).await.unwrap();
+    let read = store.latest_agents_stats().await.unwrap().unwrap();
+    assert_eq!(read.timestamp, GoTime::from(now));
+    assert_eq!(read.onlineagents, latest.onlineagents);
+    assert_ne!(read.timestamp, first.timestamp);
+
+    assert!(store.recent_actions(10).await.unwrap().is_empty());
+    let mut ids = Vec::new();
+    for minutes in 0..3 {
+        let mut action = new_action(now);
+        action.starttime = GoTime::from(now - TimeDelta::minutes(minutes));
+        store
+            .insert_action(&action, &[(alice_id, "sig".to_owned())])
+            .await
+            .unwrap();
+        ids.push(action.id);
+    }
+    let recent = store.recent_actions(2).await.unwrap();
+    assert_eq!(
+        recent.iter().map(|a| a.id).collect::<Vec<_>>(),
+        ids[..2].to_vec()
+    );
+    assert_eq!(recent[0].investigators.len(), 1);
 }
