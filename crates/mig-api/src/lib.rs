@@ -23,6 +23,7 @@ mod investigator;
 mod publickey;
 mod query;
 mod routing;
+mod search;
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -12,7 +12,7 @@ use mig_protocol::investigator::Permission;
 use crate::auth::{Guard, authenticate};
 use crate::envelope::envelope;
 use crate::{
-    AppState, Store, action, agent, command, dashboard, heartbeat, investigator, publickey,
+    AppState, Store, action, agent, command, dashboard, heartbeat, investigator, publickey, search,
 };
 
 /// Wraps an open route in the envelope layer.
@@ -67,6 +67,10 @@ pub fn router<S: Store>(state: AppState<S>) -> Router {
         .route(
             &path("/command"),
             guarded(&state, Permission::Command, get(command::get_command::<S>)),
+        )
+        .route(
+            &path("/search"),
+            guarded(&state, Permission::Search, get(search::search::<S>)),
         )
         .route(
             &path("/dashboard"),

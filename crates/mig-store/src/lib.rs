@@ -17,6 +17,7 @@
 mod common;
 pub mod postgres;
 pub mod roles;
+pub mod search;
 pub mod sqlite;
 pub mod store;
 pub mod target;

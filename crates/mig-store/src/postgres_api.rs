@@ -202,6 +202,31 @@ impl PgStore {
             flappingendpoints: number("flapping_endpoints")?,
         }))
     }
+
+    pub(super) async fn api_search_ids(
+        &self,
+        kind: crate::search::SearchType,
+        filter: &crate::search::SearchFilter,
+    ) -> StoreResult<Vec<Id>> {
+        use crate::search::Bind;
+        let (sql, binds) = crate::search::build(kind, filter, crate::target::Dialect::Postgres);
+        let mut query = sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql));
+        for bind in binds {
+            query = match bind {
+                Bind::Int(value) => query.bind(value),
+                Bind::Text(value) => query.bind(value),
+                Bind::Time(time) => query.bind(time),
+            };
+        }
+        let ids = query
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error("search"))?;
+        Ok(ids
+            .into_iter()
+            .map(|id| Id(u64::try_from(id).unwrap_or_default()))
+            .collect())
+    }
 }
 
 const IDS_SQL: &str = "SELECT id::int8 FROM actions ORDER BY starttime DESC, id DESC LIMIT $1";

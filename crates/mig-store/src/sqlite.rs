@@ -1228,6 +1228,14 @@ impl Store for SqliteStore {
         self.api_recent_actions(limit).await
     }
 
+    async fn search_ids(
+        &self,
+        kind: crate::search::SearchType,
+        filter: &crate::search::SearchFilter,
+    ) -> StoreResult<Vec<Id>> {
+        self.api_search_ids(kind, filter).await
+    }
+
     async fn wait_for_new_action(&self, timeout: Duration) {
         let _ = tokio::time::timeout(timeout, self.new_action.notified()).await;
     }

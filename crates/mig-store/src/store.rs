@@ -370,6 +370,14 @@ pub trait Store: Send + Sync + 'static {
     /// counters and investigators (dashboard).
     fn recent_actions(&self, limit: u32) -> impl Future<Output = StoreResult<Vec<Action>>> + Send;
 
+    /// The ids of the rows a search matches, in the original's order, limited and
+    /// offset (§5.2); every filter value is bound.
+    fn search_ids(
+        &self,
+        kind: crate::search::SearchType,
+        filter: &crate::search::SearchFilter,
+    ) -> impl Future<Output = StoreResult<Vec<Id>>> + Send;
+
     // ---- wake-ups ----------------------------------------------------------------
 
     /// Resolves when a new action may be runnable (PostgreSQL `LISTEN
