@@ -42,6 +42,7 @@ macro_rules! conformance_suite {
             api_investigator_by_id_and_api_keys,
             api_investigator_status_and_last_admin_rule,
             api_fingerprint_stats_and_recent_actions,
+            api_search_ids_binds_every_filter,
         );
     };
     (@tests $runner:ident: $($name:ident),* $(,)?) => {
@@ -1225,4 +1226,240 @@ pub async fn api_fingerprint_stats_and_recent_actions<S: Store>(store: &S) {
         ids[..2].to_vec()
     );
     assert_eq!(recent[0].investigators.len(), 1);
+}
+
+/// `search_ids` for every type and filter, with hostile values that must match nothing.
+pub async fn api_search_ids_binds_every_filter<S: Store>(store: &S) {
+    use mig_store::search::{SearchFilter, SearchType};
+    let now = now();
+    let alice_id = store
+        .insert_investigator(&investigator(
+            "Alice",
+            "AAAA000000000000000000000000000000000001",
+            now,
+        ))
+        .await
+        .unwrap();
+    store
+        .upsert_heartbeats(&[heartbeat("linux.a", 1), heartbeat("linux.b", 2)], now)
+        .await
+        .unwrap();
+    let agents = store.target_agents("status='online'", now).await.unwrap();
+    assert_eq!(agents.len(), 2);
+    let action = new_action(now);
+    store
+        .insert_action(&action, &[(alice_id, "sig".to_owned())])
+        .await
+        .unwrap();
+    store
+        .claim_runnable_actions(now, Duration::from_secs(60), 10)
+        .await
+        .unwrap();
+    let commands = vec![command_for(&action, &agents[0], now)];
+    store
+        .dispatch_action(&action, &commands, &[], now)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .finish_command(&returned(&commands[0], CommandStatus::Success), now)
+            .await
+            .unwrap()
+    );
+    let all = |limit| SearchFilter {
+        limit,
+        ..SearchFilter::default()
+    };
+    let search =
+        |kind, filter: SearchFilter| async move { store.search_ids(kind, &filter).await.unwrap() };
+    assert_eq!(search(SearchType::Action, all(100)).await, vec![action.id]);
+    assert_eq!(search(SearchType::Agent, all(100)).await.len(), 2);
+    assert_eq!(search(SearchType::Agent, all(1)).await.len(), 1);
+    assert_eq!(
+        search(
+            SearchType::Agent,
+            SearchFilter {
+                offset: 1,
+                ..all(100)
+            }
+        )
+        .await
+        .len(),
+        1
+    );
+    assert_eq!(
+        search(SearchType::Command, all(100)).await,
+        vec![commands[0].id]
+    );
+    assert_eq!(
+        search(SearchType::Investigator, all(100)).await,
+        vec![alice_id]
+    );
+    let by = |filter: SearchFilter| SearchFilter {
+        limit: 100,
+        ..filter
+    };
+    let cases: Vec<(SearchType, SearchFilter, usize)> = vec![
+        (
+            SearchType::Action,
+            by(SearchFilter {
+                action_name: Some("FIND%".into()),
+                ..Default::default()
+            }),
+            1,
+        ),
+        (
+            SearchType::Action,
+            by(SearchFilter {
+                threat_family: Some("compl%".into()),
+                ..Default::default()
+            }),
+            1,
+        ),
+        (
+            SearchType::Action,
+            by(SearchFilter {
+                investigator_name: Some("alice".into()),
+                ..Default::default()
+            }),
+            1,
+        ),
+        (
+            SearchType::Action,
+            by(SearchFilter {
+                agent_id: Some(agents[1].id),
+                ..Default::default()
+            }),
+            0,
+        ),
+        (
+            SearchType::Action,
+            by(SearchFilter {
+                status: Some("inflight".into()),
+                ..Default::default()
+            }),
+            1,
+        ),
+        (
+            SearchType::Action,
+            by(SearchFilter {
+                after: Some(now + TimeDelta::hours(1)),
+                ..Default::default()
+            }),
+            0,
+        ),
+        (
+            SearchType::Action,
+            by(SearchFilter {
+                before: Some(now + TimeDelta::hours(2)),
+                ..Default::default()
+            }),
+            1,
+        ),
+        (
+            SearchType::Command,
+            by(SearchFilter {
+                found_anything: Some(true),
+                ..Default::default()
+            }),
+            1,
+        ),
+        (
+            SearchType::Command,
+            by(SearchFilter {
+                found_anything: Some(false),
+                ..Default::default()
+            }),
+            0,
+        ),
+        (
+            SearchType::Command,
+            by(SearchFilter {
+                agent_id: Some(agents[0].id),
+                status: Some("success".into()),
+                ..Default::default()
+            }),
+            1,
+        ),
+        (
+            SearchType::Command,
+            by(SearchFilter {
+                investigator_id: Some(alice_id),
+                ..Default::default()
+            }),
+            1,
+        ),
+        (
+            SearchType::Agent,
+            by(SearchFilter {
+                action_id: Some(action.id),
+                ..Default::default()
+            }),
+            1,
+        ),
+        (
+            SearchType::Agent,
+            by(SearchFilter {
+                command_id: Some(commands[0].id),
+                ..Default::default()
+            }),
+            1,
+        ),
+        (
+            SearchType::Agent,
+            by(SearchFilter {
+                investigator_name: Some("Al%".into()),
+                ..Default::default()
+            }),
+            1,
+        ),
+        (
+            SearchType::Investigator,
+            by(SearchFilter {
+                agent_id: Some(agents[0].id),
+                ..Default::default()
+            }),
+            1,
+        ),
+        (
+            SearchType::Investigator,
+            by(SearchFilter {
+                agent_id: Some(agents[1].id),
+                ..Default::default()
+            }),
+            0,
+        ),
+        (
+            SearchType::Agent,
+            by(SearchFilter {
+                agent_name: Some("' OR 1=1 --".into()),
+                ..Default::default()
+            }),
+            0,
+        ),
+        (
+            SearchType::Action,
+            by(SearchFilter {
+                action_name: Some("x'; DROP TABLE actions; --".into()),
+                ..Default::default()
+            }),
+            0,
+        ),
+        (
+            SearchType::Investigator,
+            by(SearchFilter {
+                status: Some("%' OR '1'='1".into()),
+                ..Default::default()
+            }),
+            0,
+        ),
+    ];
+    for (kind, filter, expected) in cases {
+        assert_eq!(
+            search(kind, filter.clone()).await.len(),
+            expected,
+            "{kind:?} {filter:?}"
+        );
+    }
+    assert_eq!(search(SearchType::Action, all(100)).await, vec![action.id]);
 }
