@@ -20,9 +20,10 @@ mod envelope;
 pub mod error;
 mod heartbeat;
 mod investigator;
+mod openapi;
 mod publickey;
 mod query;
-mod routing;
+pub mod routing;
 mod search;
 
 use std::future::Future;
@@ -39,6 +40,8 @@ pub struct AppState<S: Store> {
     pub config: Arc<ApiConfig>,
     pub store: Arc<S>,
     pub(crate) keyrings: Arc<auth::KeyringCache>,
+    /// The registered routes, for the OpenAPI document.
+    pub(crate) routes: Arc<Vec<routing::RouteInfo>>,
 }
 
 impl<S: Store> Clone for AppState<S> {
@@ -47,6 +50,7 @@ impl<S: Store> Clone for AppState<S> {
             config: self.config.clone(),
             store: self.store.clone(),
             keyrings: self.keyrings.clone(),
+            routes: self.routes.clone(),
         }
     }
 }
@@ -58,6 +62,7 @@ impl<S: Store> AppState<S> {
             config: Arc::new(config),
             store,
             keyrings: Arc::new(auth::KeyringCache::default()),
+            routes: Arc::new(Vec::new()),
         }
     }
 

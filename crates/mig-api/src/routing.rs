@@ -12,7 +12,8 @@ use mig_protocol::investigator::Permission;
 use crate::auth::{Guard, authenticate};
 use crate::envelope::envelope;
 use crate::{
-    AppState, Store, action, agent, command, dashboard, heartbeat, investigator, publickey, search,
+    AppState, Store, action, agent, command, dashboard, heartbeat, investigator, openapi,
+    publickey, search,
 };
 
 /// Wraps an open route in the envelope layer.
@@ -38,76 +39,148 @@ fn guarded<S: Store>(
         .layer(from_fn_with_state(state.clone(), envelope::<S>))
 }
 
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// No authentication; the answer is wrapped in the envelope layer.
+    Open,
+    /// No authentication and no envelope (`POST /heartbeat`, `GET /openapi.json`).
+    Raw,
+    /// An investigator holding this permission.
+    Investigator(Permission),
+}
+
+/// One route as registered in the router (path relative to `server.baseroute`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteInfo {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub access: Access,
+}
+
+/// The router being built and the list of what was registered in it.
+struct Table<S: Store> {
+    state: AppState<S>,
+    router: Router<AppState<S>>,
+    routes: Vec<RouteInfo>,
+}
+
+impl<S: Store> Table<S> {
+    fn add(
+        mut self,
+        method: &'static str,
+        path: &'static str,
+        access: Access,
+        route: MethodRouter<AppState<S>>,
+    ) -> Self {
+        let route = match access {
+            Access::Open => open(&self.state, route),
+            Access::Raw => route,
+            Access::Investigator(permission) => guarded(&self.state, permission, route),
+        };
+        let full = format!("{}{path}", self.state.config.server.baseroute);
+        self.router = self.router.route(&full, route);
+        self.routes.push(RouteInfo {
+            method,
+            path,
+            access,
+        });
+        self
+    }
+}
+
+/// Every route of the API, in the order of spec api.md §4.
+fn table<S: Store>(state: AppState<S>) -> Table<S> {
+    use Access::{Investigator as Inv, Open, Raw};
+    Table {
+        state: state.clone(),
+        router: Router::new(),
+        routes: Vec::new(),
+    }
+    .add("GET", "/heartbeat", Open, get(heartbeat::get_heartbeat))
+    .add(
+        "POST",
+        "/heartbeat",
+        Raw,
+        post(heartbeat::post_heartbeat::<S>),
+    )
+    .add("GET", "/ip", Open, get(heartbeat::get_ip::<S>))
+    .add(
+        "GET",
+        "/publickey/{fingerprint}",
+        Open,
+        get(publickey::get_public_key::<S>),
+    )
+    .add(
+        "GET",
+        "/search",
+        Inv(Permission::Search),
+        get(search::search::<S>),
+    )
+    .add(
+        "GET",
+        "/action",
+        Inv(Permission::Action),
+        get(action::get_action::<S>),
+    )
+    .add(
+        "POST",
+        "/action/create/",
+        Inv(Permission::ActionCreate),
+        post(action::create_action::<S>),
+    )
+    .add(
+        "GET",
+        "/command",
+        Inv(Permission::Command),
+        get(command::get_command::<S>),
+    )
+    .add(
+        "GET",
+        "/agent",
+        Inv(Permission::Agent),
+        get(agent::get_agent::<S>),
+    )
+    .add(
+        "GET",
+        "/dashboard",
+        Inv(Permission::Dashboard),
+        get(dashboard::get_dashboard::<S>),
+    )
+    .add(
+        "GET",
+        "/investigator",
+        Inv(Permission::Investigator),
+        get(investigator::get_investigator::<S>),
+    )
+    .add(
+        "POST",
+        "/investigator/create/",
+        Inv(Permission::InvestigatorCreate),
+        post(investigator::create_investigator::<S>),
+    )
+    .add(
+        "POST",
+        "/investigator/update/",
+        Inv(Permission::InvestigatorUpdate),
+        post(investigator::update_investigator::<S>),
+    )
+    .add("GET", "/openapi.json", Raw, get(openapi::get_openapi::<S>))
+}
+
+/// The routes the router serves (what `openapi.json` documents).
+pub fn routes<S: Store>(state: AppState<S>) -> Vec<RouteInfo> {
+    table(state).routes
+}
+
 /// The API's routes under `server.baseroute`.
 pub fn router<S: Store>(state: AppState<S>) -> Router {
-    let base = state.config.server.baseroute.clone();
-    let path = |p: &str| format!("{base}{p}");
-    let routes: Router<AppState<S>> = Router::new()
-        .route(
-            &path("/heartbeat"),
-            open(&state, get(heartbeat::get_heartbeat)).post(heartbeat::post_heartbeat::<S>),
-        )
-        .route(&path("/ip"), open(&state, get(heartbeat::get_ip::<S>)))
-        .route(
-            &path("/action"),
-            guarded(&state, Permission::Action, get(action::get_action::<S>)),
-        )
-        .route(
-            &path("/action/create/"),
-            guarded(
-                &state,
-                Permission::ActionCreate,
-                post(action::create_action::<S>),
-            ),
-        )
-        .route(
-            &path("/agent"),
-            guarded(&state, Permission::Agent, get(agent::get_agent::<S>)),
-        )
-        .route(
-            &path("/command"),
-            guarded(&state, Permission::Command, get(command::get_command::<S>)),
-        )
-        .route(
-            &path("/search"),
-            guarded(&state, Permission::Search, get(search::search::<S>)),
-        )
-        .route(
-            &path("/dashboard"),
-            guarded(
-                &state,
-                Permission::Dashboard,
-                get(dashboard::get_dashboard::<S>),
-            ),
-        )
-        .route(
-            &path("/publickey/{fingerprint}"),
-            open(&state, get(publickey::get_public_key::<S>)),
-        )
-        .route(
-            &path("/investigator/create/"),
-            guarded(
-                &state,
-                Permission::InvestigatorCreate,
-                post(investigator::create_investigator::<S>),
-            ),
-        )
-        .route(
-            &path("/investigator/update/"),
-            guarded(
-                &state,
-                Permission::InvestigatorUpdate,
-                post(investigator::update_investigator::<S>),
-            ),
-        )
-        .route(
-            &path("/investigator"),
-            guarded(
-                &state,
-                Permission::Investigator,
-                get(investigator::get_investigator::<S>),
-            ),
-        );
+    let Table { router, routes, .. } = table(state.clone());
+    let state = AppState {
+        routes: std::sync::Arc::new(routes),
+        ..state
+    };
+    let routes = router;
     routes
         .fallback(fallback)
         .method_not_allowed_fallback(not_found)
