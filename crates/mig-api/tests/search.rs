@@ -19,6 +19,7 @@ use mig_store::Store;
 
 on_both_stores!(mig_api::ApiConfig::for_tests() =>
     searches_find_the_seeded_rows,
+    agent_and_command_answer_as_captured,
     search_errors_carry_the_parameters,
     injection_through_every_parameter_changes_nothing,
 );
@@ -27,6 +28,7 @@ struct Seeded {
     bob: Id,
     agent: Id,
     action: Id,
+    command: Id,
 }
 
 async fn seed<S: Store>(server: &Server<S>) -> Seeded {
@@ -96,6 +98,7 @@ async fn seed<S: Store>(server: &Server<S>) -> Seeded {
         bob: bob_id,
         agent: agent.id,
         action: action.id,
+        command: command.id,
     }
 }
 
@@ -337,5 +340,66 @@ async fn injection_through_every_parameter_changes_nothing<S: Store>(server: Ser
         .unwrap();
     assert_eq!(bob.permissions, Permissions::ALL);
     assert_eq!(bob.status, mig_protocol::status::InvestigatorStatus::Active);
+    server.stop().await;
+}
+
+async fn get_one<S: Store>(server: &Server<S>, path: &str) -> (u16, String) {
+    let response = server
+        .client
+        .get(server.url(path))
+        .header("X-Pgpauthorization", token())
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.text().await.unwrap())
+}
+
+async fn agent_and_command_answer_as_captured<S: Store>(server: Server<S>) {
+    let seeded = seed(&server).await;
+    let (status, body) = get_one(
+        &server,
+        &format!("/api/v1/agent?agentid={}", seeded.agent.0),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        shape(&body),
+        shape(&vector("api/GET_agent_agentid_28090527449092.json"))
+    );
+    let (status, body) = get_one(
+        &server,
+        &format!("/api/v1/command?commandid={}", seeded.command.0),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let captured = vector("api/GET_command_commandid_28090522927693.json");
+    let envelope = Envelope::from_json(body.as_bytes()).unwrap();
+    let expected = Envelope::from_json(captured.as_bytes()).unwrap();
+    assert_eq!(envelope.collection.items[0].links[0].rel, "action");
+    assert_eq!(
+        envelope.collection.items[0].links[0].href,
+        format!(
+            "{}/api/v1/action?actionid={}",
+            common::HOST,
+            seeded.action.0
+        )
+    );
+    assert_eq!(
+        expected.collection.items[0].links[0].rel,
+        envelope.collection.items[0].links[0].rel
+    );
+    let (status, body) = get_one(&server, "/api/v1/command?commandid=7").await;
+    assert_eq!(status, 404);
+    assert_eq!(
+        Envelope::from_json(body.as_bytes())
+            .unwrap()
+            .collection
+            .error
+            .message,
+        "Command ID '7' not found"
+    );
+    let (status, _) = get_one(&server, "/api/v1/agent?agentid=0").await;
+    assert_eq!(status, 400);
     server.stop().await;
 }
