@@ -74,7 +74,12 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(level))
         .init();
-    let store = PgStore::connect(&config.postgres.url(), config.postgres.max_conn.max(10))
+    // `maxconn = 0` means unlimited in the original: a pool of 20 here.
+    let pool_size = match config.postgres.max_conn {
+        0 => 20,
+        n => n,
+    };
+    let store = PgStore::connect(&config.postgres.url(), pool_size)
         .await
         .context("connecting to PostgreSQL")?;
     let address = format!("{}:{}", config.server.ip, config.server.port);
