@@ -17,6 +17,7 @@
 mod common;
 pub mod postgres;
 pub mod roles;
+pub mod search;
 pub mod sqlite;
 pub mod store;
 pub mod target;
@@ -24,6 +25,6 @@ pub mod target;
 pub use postgres::{PgConfig, PgStore};
 pub use sqlite::SqliteStore;
 pub use store::{
-    ActionProgress, AgentTimeouts, AgentTransitions, HeartbeatOutcome, OutboxEntry, Store,
-    StoreError, StoreResult,
+    ActionProgress, AgentTimeouts, AgentTransitions, ApiKeyHolder, HeartbeatOutcome, OutboxEntry,
+    Store, StoreError, StoreResult,
 };

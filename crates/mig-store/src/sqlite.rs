@@ -32,6 +32,9 @@ use crate::store::{
     ActionProgress, AgentTimeouts, AgentTransitions, HeartbeatOutcome, OutboxEntry, Store,
     StoreError, StoreResult,
 };
+#[path = "sqlite_api.rs"]
+mod api;
+
 use crate::target::{self, Dialect, TargetParam, sqlite_timestamp};
 
 /// The MIG database on SQLite.
@@ -1178,6 +1181,59 @@ impl Store for SqliteStore {
         .await
         .map_err(db_error("insert investigator"))?;
         id_of("investigator id", id)
+    }
+
+    // ---- API (bodies in the `api` child module) ----------------------------------
+
+    async fn get_investigator(&self, id: Id) -> StoreResult<Option<Investigator>> {
+        self.api_get_investigator(id).await
+    }
+
+    async fn api_key_holders(&self) -> StoreResult<Vec<crate::store::ApiKeyHolder>> {
+        self.api_key_holders_impl().await
+    }
+
+    async fn set_investigator_api_key(
+        &self,
+        id: Id,
+        key: Option<(&[u8], &[u8])>,
+    ) -> StoreResult<()> {
+        self.api_set_investigator_api_key(id, key).await
+    }
+
+    async fn set_investigator_status(&self, id: Id, status: &str) -> StoreResult<()> {
+        self.api_set_investigator_status(id, status).await
+    }
+
+    async fn set_investigator_permissions(
+        &self,
+        id: Id,
+        permissions: mig_protocol::Permissions,
+    ) -> StoreResult<()> {
+        self.api_set_investigator_permissions(id, permissions).await
+    }
+
+    async fn investigator_by_fingerprint(
+        &self,
+        fingerprint: &str,
+    ) -> StoreResult<Option<Investigator>> {
+        self.api_investigator_by_fingerprint(fingerprint).await
+    }
+
+    async fn latest_agents_stats(&self) -> StoreResult<Option<AgentsStats>> {
+        self.api_latest_agents_stats().await
+    }
+
+    async fn recent_actions(&self, limit: u32) -> StoreResult<Vec<Action>> {
+        self.api_recent_actions(limit).await
+    }
+
+    async fn search_ids(
+        &self,
+        kind: crate::search::SearchType,
+        filter: &crate::search::SearchFilter,
+    ) -> StoreResult<Vec<Id>> {
+        self.api_search_ids(kind, filter).await
     }
 
     async fn wait_for_new_action(&self, timeout: Duration) {

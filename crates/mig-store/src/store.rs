@@ -27,7 +27,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use mig_protocol::action::ActionCounters;
 use mig_protocol::agent::AgentsStats;
-use mig_protocol::{Action, Agent, Command, Id, Investigator};
+use mig_protocol::{Action, Agent, Command, Id, Investigator, Permissions};
 
 use crate::target::TargetError;
 
@@ -105,6 +105,16 @@ pub struct ActionProgress {
     pub counters: ActionCounters,
     /// True when this call moved the action to `completed`.
     pub completed: bool,
+}
+
+/// An active investigator who holds an API key (`X-MIGAPIKEY`, §3.3 of the API spec).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiKeyHolder {
+    pub investigator: Investigator,
+    /// PBKDF2-HMAC-SHA256 of the key (32 bytes).
+    pub hash: Vec<u8>,
+    /// The 16-byte salt of the hash.
+    pub salt: Vec<u8>,
 }
 
 /// The database of MIG, as the scheduler and the API use it.
@@ -309,6 +319,64 @@ pub trait Store: Send + Sync + 'static {
         &self,
         investigator: &Investigator,
     ) -> impl Future<Output = StoreResult<Id>> + Send;
+
+    // ---- API ---------------------------------------------------------------------
+    // Reads and writes only the API makes (spec api.md §4, §6). Every value is bound.
+
+    /// Reads one investigator with its public key (no private key); `apikey` is
+    /// `"set"` when a key hash is stored.
+    fn get_investigator(
+        &self,
+        id: Id,
+    ) -> impl Future<Output = StoreResult<Option<Investigator>>> + Send;
+
+    /// Active investigators holding an API key hash and salt, ordered by id.
+    fn api_key_holders(&self) -> impl Future<Output = StoreResult<Vec<ApiKeyHolder>>> + Send;
+
+    /// Stores (`Some((hash, salt))`) or clears (`None`) an investigator's API key;
+    /// `NotFound` when the investigator does not exist.
+    fn set_investigator_api_key(
+        &self,
+        id: Id,
+        key: Option<(&[u8], &[u8])>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Sets an investigator's status (`active` or `disabled`); `NotFound` when absent.
+    fn set_investigator_status(
+        &self,
+        id: Id,
+        status: &str,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Replaces an investigator's permission mask. When the new mask lacks the
+    /// `investigator` or `investigator_update` bit, another investigator must hold
+    /// an admin bit, else `Conflict("will not remove last admin")`; one transaction.
+    fn set_investigator_permissions(
+        &self,
+        id: Id,
+        permissions: Permissions,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// The active or disabled investigator whose fingerprint matches (case-insensitive).
+    fn investigator_by_fingerprint(
+        &self,
+        fingerprint: &str,
+    ) -> impl Future<Output = StoreResult<Option<Investigator>>> + Send;
+
+    /// The latest `agents_stats` row (dashboard), `None` when there is none.
+    fn latest_agents_stats(&self) -> impl Future<Output = StoreResult<Option<AgentsStats>>> + Send;
+
+    /// The `limit` most recently started actions (`starttime DESC`), with their
+    /// counters and investigators (dashboard).
+    fn recent_actions(&self, limit: u32) -> impl Future<Output = StoreResult<Vec<Action>>> + Send;
+
+    /// The ids of the rows a search matches, in the original's order, limited and
+    /// offset (§5.2); every filter value is bound.
+    fn search_ids(
+        &self,
+        kind: crate::search::SearchType,
+        filter: &crate::search::SearchFilter,
+    ) -> impl Future<Output = StoreResult<Vec<Id>>> + Send;
 
     // ---- wake-ups ----------------------------------------------------------------
 

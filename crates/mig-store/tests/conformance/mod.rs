@@ -39,6 +39,10 @@ macro_rules! conformance_suite {
             stale_queuelocs_are_the_all_offline_ones,
             investigators_and_scheduler_identity,
             wait_for_new_action_wakes_and_times_out,
+            api_investigator_by_id_and_api_keys,
+            api_investigator_status_and_last_admin_rule,
+            api_fingerprint_stats_and_recent_actions,
+            api_search_ids_binds_every_filter,
         );
     };
     (@tests $runner:ident: $($name:ident),* $(,)?) => {
@@ -1055,4 +1059,407 @@ pub async fn wait_for_new_action_wakes_and_times_out<S: Store>(store: &S) {
         started.elapsed() < Duration::from_secs(5),
         "no wake-up after an insert"
     );
+}
+
+// ---- API ---------------------------------------------------------------------------
+
+/// `get_investigator`, `api_key_holders` and `set_investigator_api_key` (API §3.3, §4.10).
+pub async fn api_investigator_by_id_and_api_keys<S: Store>(store: &S) {
+    let now = now();
+    let alice = investigator("Alice", "AAAA000000000000000000000000000000000001", now);
+    let alice_id = store.insert_investigator(&alice).await.unwrap();
+    let mut bob = investigator("Bob", "BBBB000000000000000000000000000000000002", now);
+    bob.status = InvestigatorStatus::Disabled;
+    let bob_id = store.insert_investigator(&bob).await.unwrap();
+
+    let read = store.get_investigator(alice_id).await.unwrap().unwrap();
+    assert_eq!(read.name, "Alice");
+    assert_eq!(read.publickey, alice.publickey);
+    assert_eq!(read.apikey, "");
+    assert!(store.get_investigator(Id(999_999)).await.unwrap().is_none());
+    assert!(store.api_key_holders().await.unwrap().is_empty());
+
+    let (hash, salt) = ([7u8; 32], [9u8; 16]);
+    store
+        .set_investigator_api_key(alice_id, Some((&hash, &salt)))
+        .await
+        .unwrap();
+    store
+        .set_investigator_api_key(bob_id, Some((&hash, &salt)))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .get_investigator(alice_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .apikey,
+        "set"
+    );
+    let holders = store.api_key_holders().await.unwrap();
+    assert_eq!(
+        holders.len(),
+        1,
+        "a disabled investigator holds no usable key"
+    );
+    assert_eq!(holders[0].investigator.id, alice_id);
+    assert_eq!(holders[0].hash, hash.to_vec());
+    assert_eq!(holders[0].salt, salt.to_vec());
+
+    store
+        .set_investigator_api_key(alice_id, None)
+        .await
+        .unwrap();
+    assert!(store.api_key_holders().await.unwrap().is_empty());
+    assert_eq!(
+        store
+            .get_investigator(alice_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .apikey,
+        ""
+    );
+    assert!(matches!(
+        store.set_investigator_api_key(Id(999_999), None).await,
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
+/// `set_investigator_status` and `set_investigator_permissions` with the last-admin rule.
+pub async fn api_investigator_status_and_last_admin_rule<S: Store>(store: &S) {
+    let now = now();
+    let mut admin = investigator("Admin", "AAAA000000000000000000000000000000000001", now);
+    admin.permissions = Permissions::ALL;
+    let admin_id = store.insert_investigator(&admin).await.unwrap();
+    let user_id = store
+        .insert_investigator(&investigator(
+            "User",
+            "BBBB000000000000000000000000000000000002",
+            now,
+        ))
+        .await
+        .unwrap();
+
+    store
+        .set_investigator_status(user_id, "disabled")
+        .await
+        .unwrap();
+    let user = store.get_investigator(user_id).await.unwrap().unwrap();
+    assert_eq!(user.status, InvestigatorStatus::Disabled);
+    assert!(matches!(
+        store.set_investigator_status(Id(999_999), "active").await,
+        Err(StoreError::NotFound { .. })
+    ));
+
+    // The only admin cannot drop its admin bits; once another holds one, it can.
+    assert!(matches!(
+        store
+            .set_investigator_permissions(admin_id, Permissions::DEFAULT)
+            .await,
+        Err(StoreError::Conflict(message)) if message == "will not remove last admin"
+    ));
+    store
+        .set_investigator_permissions(user_id, Permissions(Permissions::ADMIN.0 | 1))
+        .await
+        .unwrap();
+    store
+        .set_investigator_permissions(admin_id, Permissions::DEFAULT)
+        .await
+        .unwrap();
+    let read = store.get_investigator(admin_id).await.unwrap().unwrap();
+    assert_eq!(read.permissions, Permissions::DEFAULT);
+    assert!(matches!(
+        store
+            .set_investigator_permissions(Id(999_999), Permissions::ALL)
+            .await,
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
+/// `investigator_by_fingerprint`, `latest_agents_stats` and `recent_actions` (dashboard, public keys).
+pub async fn api_fingerprint_stats_and_recent_actions<S: Store>(store: &S) {
+    let now = now();
+    let alice = investigator("Alice", "AAAA000000000000000000000000000000000001", now);
+    let alice_id = store.insert_investigator(&alice).await.unwrap();
+    let found = store
+        .investigator_by_fingerprint("aaaa000000000000000000000000000000000001")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.id, alice_id);
+    assert_eq!(found.publickey, alice.publickey);
+    assert!(
+        store
+            .investigator_by_fingerprint("' OR 1=1 --")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    assert!(store.latest_agents_stats().await.unwrap().is_none());
+    let first = store
+        .record_agents_stats(now - TimeDelta::minutes(5), true)
+        .await
+        .unwrap();
+    let latest = store.record_agents_stats(now, true).await.unwrap();
+    let read = store.latest_agents_stats().await.unwrap().unwrap();
+    assert_eq!(read.timestamp, GoTime::from(now));
+    assert_eq!(read.onlineagents, latest.onlineagents);
+    assert_ne!(read.timestamp, first.timestamp);
+
+    assert!(store.recent_actions(10).await.unwrap().is_empty());
+    let mut ids = Vec::new();
+    for minutes in 0..3 {
+        let mut action = new_action(now);
+        action.starttime = GoTime::from(now - TimeDelta::minutes(minutes));
+        store
+            .insert_action(&action, &[(alice_id, "sig".to_owned())])
+            .await
+            .unwrap();
+        ids.push(action.id);
+    }
+    let recent = store.recent_actions(2).await.unwrap();
+    assert_eq!(
+        recent.iter().map(|a| a.id).collect::<Vec<_>>(),
+        ids[..2].to_vec()
+    );
+    assert_eq!(recent[0].investigators.len(), 1);
+}
+
+/// `search_ids` for every type and filter, with hostile values that must match nothing.
+pub async fn api_search_ids_binds_every_filter<S: Store>(store: &S) {
+    use mig_store::search::{SearchFilter, SearchType};
+    let now = now();
+    let alice_id = store
+        .insert_investigator(&investigator(
+            "Alice",
+            "AAAA000000000000000000000000000000000001",
+            now,
+        ))
+        .await
+        .unwrap();
+    store
+        .upsert_heartbeats(&[heartbeat("linux.a", 1), heartbeat("linux.b", 2)], now)
+        .await
+        .unwrap();
+    let agents = store.target_agents("status='online'", now).await.unwrap();
+    assert_eq!(agents.len(), 2);
+    let action = new_action(now);
+    store
+        .insert_action(&action, &[(alice_id, "sig".to_owned())])
+        .await
+        .unwrap();
+    store
+        .claim_runnable_actions(now, Duration::from_secs(60), 10)
+        .await
+        .unwrap();
+    let commands = vec![command_for(&action, &agents[0], now)];
+    store
+        .dispatch_action(&action, &commands, &[], now)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .finish_command(&returned(&commands[0], CommandStatus::Success), now)
+            .await
+            .unwrap()
+    );
+    let all = |limit| SearchFilter {
+        limit,
+        ..SearchFilter::default()
+    };
+    let search =
+        |kind, filter: SearchFilter| async move { store.search_ids(kind, &filter).await.unwrap() };
+    assert_eq!(search(SearchType::Action, all(100)).await, vec![action.id]);
+    assert_eq!(search(SearchType::Agent, all(100)).await.len(), 2);
+    assert_eq!(search(SearchType::Agent, all(1)).await.len(), 1);
+    assert_eq!(
+        search(
+            SearchType::Agent,
+            SearchFilter {
+                offset: 1,
+                ..all(100)
+            }
+        )
+        .await
+        .len(),
+        1
+    );
+    assert_eq!(
+        search(SearchType::Command, all(100)).await,
+        vec![commands[0].id]
+    );
+    assert_eq!(
+        search(SearchType::Investigator, all(100)).await,
+        vec![alice_id]
+    );
+    let by = |filter: SearchFilter| SearchFilter {
+        limit: 100,
+        ..filter
+    };
+    let cases: Vec<(SearchType, SearchFilter, usize)> = vec![
+        (
+            SearchType::Action,
+            by(SearchFilter {
+                action_name: Some("FIND%".into()),
+                ..Default::default()
+            }),
+            1,
+        ),
+        (
+            SearchType::Action,
+            by(SearchFilter {
+                threat_family: Some("compl%".into()),
+                ..Default::default()
+            }),
+            1,
+        ),
+        (
+            SearchType::Action,
+            by(SearchFilter {
+                investigator_name: Some("alice".into()),
+                ..Default::default()
+            }),
+            1,
+        ),
+        (
+            SearchType::Action,
+            by(SearchFilter {
+                agent_id: Some(agents[1].id),
+                ..Default::default()
+            }),
+            0,
+        ),
+        (
+            SearchType::Action,
+            by(SearchFilter {
+                status: Some("inflight".into()),
+                ..Default::default()
+            }),
+            1,
+        ),
+        (
+            SearchType::Action,
+            by(SearchFilter {
+                after: Some(now + TimeDelta::hours(1)),
+                ..Default::default()
+            }),
+            0,
+        ),
+        (
+            SearchType::Action,
+            by(SearchFilter {
+                before: Some(now + TimeDelta::hours(2)),
+                ..Default::default()
+            }),
+            1,
+        ),
+        (
+            SearchType::Command,
+            by(SearchFilter {
+                found_anything: Some(true),
+                ..Default::default()
+            }),
+            1,
+        ),
+        (
+            SearchType::Command,
+            by(SearchFilter {
+                found_anything: Some(false),
+                ..Default::default()
+            }),
+            0,
+        ),
+        (
+            SearchType::Command,
+            by(SearchFilter {
+                agent_id: Some(agents[0].id),
+                status: Some("success".into()),
+                ..Default::default()
+            }),
+            1,
+        ),
+        (
+            SearchType::Command,
+            by(SearchFilter {
+                investigator_id: Some(alice_id),
+                ..Default::default()
+            }),
+            1,
+        ),
+        (
+            SearchType::Agent,
+            by(SearchFilter {
+                action_id: Some(action.id),
+                ..Default::default()
+            }),
+            1,
+        ),
+        (
+            SearchType::Agent,
+            by(SearchFilter {
+                command_id: Some(commands[0].id),
+                ..Default::default()
+            }),
+            1,
+        ),
+        (
+            SearchType::Agent,
+            by(SearchFilter {
+                investigator_name: Some("Al%".into()),
+                ..Default::default()
+            }),
+            1,
+        ),
+        (
+            SearchType::Investigator,
+            by(SearchFilter {
+                agent_id: Some(agents[0].id),
+                ..Default::default()
+            }),
+            1,
+        ),
+        (
+            SearchType::Investigator,
+            by(SearchFilter {
+                agent_id: Some(agents[1].id),
+                ..Default::default()
+            }),
+            0,
+        ),
+        (
+            SearchType::Agent,
+            by(SearchFilter {
+                agent_name: Some("' OR 1=1 --".into()),
+                ..Default::default()
+            }),
+            0,
+        ),
+        (
+            SearchType::Action,
+            by(SearchFilter {
+                action_name: Some("x'; DROP TABLE actions; --".into()),
+                ..Default::default()
+            }),
+            0,
+        ),
+        (
+            SearchType::Investigator,
+            by(SearchFilter {
+                status: Some("%' OR '1'='1".into()),
+                ..Default::default()
+            }),
+            0,
+        ),
+    ];
+    for (kind, filter, expected) in cases {
+        assert_eq!(
+            search(kind, filter.clone()).await.len(),
+            expected,
+            "{kind:?} {filter:?}"
+        );
+    }
+    assert_eq!(search(SearchType::Action, all(100)).await, vec![action.id]);
 }

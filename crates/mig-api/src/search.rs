@@ -1,0 +1,359 @@
+//! `GET /search` (spec api.md §5): parameters with the original's defaults,
+//! filters compiled by the store with every value bound, agent targets through
+//! the safe target compiler, the pagination and "search parameters" items, and
+//! `no results found` as a 404.
+
+use axum::extract::State;
+use chrono::{DateTime, Utc};
+use mig_protocol::collection::{Data, Item};
+use mig_protocol::{GoTime, Id};
+use mig_store::search::{SearchFilter, SearchType};
+use serde::Serialize;
+
+use crate::error::{ApiError, Reply};
+use crate::query::QueryParams;
+use crate::{AppState, Store};
+
+/// The "no id filter" sentinel.
+const INFINITY: &str = "∞";
+/// The default window around now: 39600 hours.
+const WINDOW_HOURS: i64 = 39600;
+
+/// The search parameters as the original prints them (keys in Go's order).
+#[derive(Debug, Clone, Serialize)]
+struct Parameters {
+    actionid: String,
+    actionname: String,
+    after: GoTime,
+    agentid: String,
+    agentname: String,
+    agentversion: String,
+    before: GoTime,
+    commandid: String,
+    foundanything: bool,
+    investigatorid: String,
+    investigatorname: String,
+    limit: f64,
+    loaderid: String,
+    loadername: String,
+    manifestid: String,
+    manifestname: String,
+    offset: f64,
+    report: String,
+    status: String,
+    target: String,
+    threatfamily: String,
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+impl Parameters {
+    fn defaults(now: DateTime<Utc>) -> Self {
+        let window = chrono::Duration::hours(WINDOW_HOURS);
+        Self {
+            actionid: INFINITY.to_owned(),
+            actionname: "%".to_owned(),
+            after: GoTime((now - window).fixed_offset()),
+            agentid: INFINITY.to_owned(),
+            agentname: "%".to_owned(),
+            agentversion: "%".to_owned(),
+            before: GoTime((now + window).fixed_offset()),
+            commandid: INFINITY.to_owned(),
+            foundanything: false,
+            investigatorid: INFINITY.to_owned(),
+            investigatorname: "%".to_owned(),
+            limit: 100.0,
+            loaderid: INFINITY.to_owned(),
+            loadername: "%".to_owned(),
+            manifestid: INFINITY.to_owned(),
+            manifestname: "%".to_owned(),
+            offset: 0.0,
+            report: String::new(),
+            status: "%".to_owned(),
+            target: String::new(),
+            threatfamily: "%".to_owned(),
+            kind: "action".to_owned(),
+        }
+    }
+
+    /// `Parameters.String()` (§5.5), for the pagination link.
+    fn query_string(&self) -> String {
+        let mut out = format!(
+            "type={}&after={}&before={}",
+            self.kind, self.after, self.before
+        );
+        let ids_and_names = [
+            ("actionid", &self.actionid, INFINITY),
+            ("actionname", &self.actionname, "%"),
+            ("agentid", &self.agentid, INFINITY),
+            ("agentname", &self.agentname, "%"),
+            ("agentversion", &self.agentversion, "%"),
+            ("commandid", &self.commandid, INFINITY),
+            ("investigatorid", &self.investigatorid, INFINITY),
+            ("investigatorname", &self.investigatorname, "%"),
+            ("loaderid", &self.loaderid, INFINITY),
+            ("loadername", &self.loadername, "%"),
+            ("manifestname", &self.manifestname, "%"),
+            ("manifestid", &self.manifestid, INFINITY),
+        ];
+        for (name, value, default) in ids_and_names {
+            if value != default {
+                out.push_str(&format!("&{name}={value}"));
+            }
+        }
+        out.push_str(&format!("&limit={:.0}", self.limit));
+        if self.offset != 0.0 {
+            out.push_str(&format!("&offset={:.0}", self.offset));
+        }
+        if self.status != "%" {
+            out.push_str(&format!("&status={}", self.status));
+        }
+        if self.threatfamily != "%" {
+            out.push_str(&format!("&threatfamily={}", self.threatfamily));
+        }
+        out.replace(['%', '*', '+'], "%25")
+    }
+}
+
+fn parse_time(text: &str, which: &str) -> Result<GoTime, String> {
+    GoTime::parse(text)
+        .map_err(|_| format!("parseSearchParameters()-> {which} date not in RFC3339 format"))
+}
+
+fn parse_number(text: &str, message: &str) -> Result<f64, String> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|n| n.is_finite() && *n >= 0.0)
+        .ok_or_else(|| format!("parseSearchParameters()-> {message}"))
+}
+
+/// Reads the parameters (first value of each name; unknown names ignored).
+fn read_parameters(query: &QueryParams, now: DateTime<Utc>) -> Result<Parameters, String> {
+    let mut p = Parameters::defaults(now);
+    let text = |name: &str| query.get(name).map(str::to_owned);
+    if let Some(kind) = text("type") {
+        p.kind = kind;
+    }
+    for (name, field) in [
+        ("actionid", &mut p.actionid),
+        ("actionname", &mut p.actionname),
+        ("agentid", &mut p.agentid),
+        ("agentname", &mut p.agentname),
+        ("agentversion", &mut p.agentversion),
+        ("commandid", &mut p.commandid),
+        ("investigatorid", &mut p.investigatorid),
+        ("investigatorname", &mut p.investigatorname),
+        ("loaderid", &mut p.loaderid),
+        ("loadername", &mut p.loadername),
+        ("manifestid", &mut p.manifestid),
+        ("manifestname", &mut p.manifestname),
+        ("status", &mut p.status),
+        ("threatfamily", &mut p.threatfamily),
+        ("target", &mut p.target),
+        ("report", &mut p.report),
+    ] {
+        if let Some(value) = text(name) {
+            *field = value;
+        }
+    }
+    if let Some(after) = text("after") {
+        p.after = parse_time(&after, "after")?;
+    }
+    if let Some(before) = text("before") {
+        p.before = parse_time(&before, "before")?;
+    }
+    if let Some(limit) = text("limit") {
+        p.limit = parse_number(&limit, "invalid limit parameter")?;
+    }
+    if let Some(offset) = text("offset") {
+        p.offset = parse_number(&offset, "invalid offset parameter")?;
+    }
+    Ok(p)
+}
+
+fn id_filter(value: &str) -> Result<Option<Id>, String> {
+    if value == INFINITY {
+        return Ok(None);
+    }
+    let number: f64 = value
+        .trim()
+        .parse()
+        .map_err(|_| format!("strconv.ParseFloat: parsing \"{value}\": invalid syntax"))?;
+    if !number.is_finite() || number < 0.0 {
+        return Err(format!("invalid id {value}"));
+    }
+    Ok(Some(Id(number as u64)))
+}
+
+fn pattern(value: &str) -> Option<String> {
+    (value != "%").then(|| value.to_owned())
+}
+
+/// The store's filter; date filters apply only when tighter than the default by over an hour.
+fn filter(p: &Parameters, found: Option<bool>, now: DateTime<Utc>) -> Result<SearchFilter, String> {
+    let window = chrono::Duration::hours(WINDOW_HOURS);
+    let hour = chrono::Duration::hours(1);
+    let before = p.before.to_utc();
+    let after = p.after.to_utc();
+    Ok(SearchFilter {
+        before: (before < now + window - hour).then_some(before),
+        after: (after > now - window + hour).then_some(after),
+        action_id: id_filter(&p.actionid)?,
+        action_name: pattern(&p.actionname),
+        agent_id: id_filter(&p.agentid)?,
+        agent_name: pattern(&p.agentname),
+        agent_version: pattern(&p.agentversion),
+        command_id: id_filter(&p.commandid)?,
+        investigator_id: id_filter(&p.investigatorid)?,
+        investigator_name: pattern(&p.investigatorname),
+        status: pattern(&p.status),
+        threat_family: pattern(&p.threatfamily),
+        found_anything: found,
+        limit: p.limit as u64,
+        offset: p.offset as u64,
+    })
+}
+
+/// `GET /search`.
+pub(crate) async fn search<S: Store>(
+    State(state): State<AppState<S>>,
+    query: QueryParams,
+    uri: axum::http::Uri,
+) -> Result<Reply, ApiError> {
+    let now = Utc::now();
+    let href = format!(
+        "{}{}",
+        state.config.server.host,
+        uri.path_and_query().map_or(uri.path(), |pq| pq.as_str())
+    );
+    let parameters_item =
+        |p: &Parameters| Item::with_data(href.clone(), Data::new("search parameters", p));
+    let mut p = match read_parameters(&query, now) {
+        Ok(p) => p,
+        Err(message) => {
+            return Err(ApiError::WithItems {
+                error: Box::new(ApiError::Internal(message)),
+                items: vec![parameters_item(&Parameters::defaults(now))],
+            });
+        }
+    };
+    let fail = |error: ApiError, p: &Parameters| ApiError::WithItems {
+        error: Box::new(error),
+        items: vec![parameters_item(p)],
+    };
+    let found = match query.get("foundanything") {
+        None => None,
+        Some(text) => match text.to_ascii_lowercase().as_str() {
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => {
+                return Err(fail(
+                    ApiError::Internal("foundanything parameter must be true or false".to_owned()),
+                    &p,
+                ));
+            }
+        },
+    };
+    p.foundanything = found.unwrap_or(false);
+    let base = state.base_url();
+    let mut items = match run(&state, &p, found, now, &base).await {
+        Ok(items) => items,
+        Err(error) => return Err(fail(error, &p)),
+    };
+    if items.is_empty() {
+        return Err(fail(ApiError::NotFound("no results found".to_owned()), &p));
+    }
+    if p.offset > 0.0 {
+        let mut next = p.clone();
+        next.offset += next.limit;
+        #[derive(Serialize)]
+        struct Pagination {
+            limit: f64,
+            offset: f64,
+            next: String,
+        }
+        items.push(Item::with_data(
+            href.clone(),
+            Data::new(
+                "pagination",
+                &Pagination {
+                    limit: p.limit,
+                    offset: p.offset,
+                    next: format!("{base}/search?{}", next.query_string()),
+                },
+            ),
+        ));
+    }
+    items.push(parameters_item(&p));
+    Ok(Reply::ok(items))
+}
+
+async fn run<S: Store>(
+    state: &AppState<S>,
+    p: &Parameters,
+    found: Option<bool>,
+    now: DateTime<Utc>,
+    base: &str,
+) -> Result<Vec<Item>, ApiError> {
+    let kind = match p.kind.as_str() {
+        "action" => SearchType::Action,
+        "agent" => SearchType::Agent,
+        "command" => SearchType::Command,
+        "investigator" => SearchType::Investigator,
+        "manifest" | "loader" => {
+            return Err(ApiError::Internal(format!(
+                "search type {} is not supported yet",
+                p.kind
+            )));
+        }
+        _ => return Err(ApiError::Internal("search type is invalid".to_owned())),
+    };
+    let store = &state.store;
+    let mut items = Vec::new();
+    if kind == SearchType::Agent && !p.target.is_empty() {
+        let agents = store.target_agents(&p.target, now).await?;
+        for agent in agents.into_iter().take(p.limit as usize) {
+            items.push(Item::with_data(
+                format!("{base}/agent?agentid={}", agent.id.0),
+                Data::new("agent", &agent),
+            ));
+        }
+        return Ok(items);
+    }
+    let filter = filter(p, found, now).map_err(ApiError::Internal)?;
+    for id in store.search_ids(kind, &filter).await? {
+        let item = match kind {
+            SearchType::Action => store.get_action(id).await?.map(|action| {
+                Item::with_data(
+                    format!("{base}/action?actionid={}", id.0),
+                    Data::new("action", &action),
+                )
+            }),
+            SearchType::Command => store.get_command(id).await?.map(|command| {
+                Item::with_data(
+                    format!("{base}/command?commandid={}", id.0),
+                    Data::new("command", &command),
+                )
+            }),
+            SearchType::Agent => store.get_agent(id).await?.map(|agent| {
+                Item::with_data(
+                    format!("{base}/agent?agentid={}", id.0),
+                    Data::new("agent", &agent),
+                )
+            }),
+            SearchType::Investigator => {
+                store.get_investigator(id).await?.map(|mut investigator| {
+                    investigator.publickey.clear();
+                    investigator.apikey.clear();
+                    Item::with_data(
+                        format!("{base}/investigator?investigatorid={}", id.0),
+                        Data::new("investigator", &investigator),
+                    )
+                })
+            }
+        };
+        items.extend(item);
+    }
+    Ok(items)
+}
