@@ -16,6 +16,7 @@
 pub mod agentdestroy;
 pub mod duration;
 pub mod file;
+pub mod ping;
 pub mod registry;
 pub mod result;
 

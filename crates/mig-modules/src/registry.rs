@@ -11,6 +11,7 @@ use mig_protocol::gojson;
 
 use crate::agentdestroy::AgentDestroy;
 use crate::file::File;
+use crate::ping::Ping;
 use crate::result::{Module, ModuleContext, TypedResult, typed_from_wire};
 
 /// A module of this build.
@@ -18,6 +19,7 @@ use crate::result::{Module, ModuleContext, TypedResult, typed_from_wire};
 pub enum ModuleName {
     AgentDestroy,
     File,
+    Ping,
 }
 
 /// Runs `$body` with `$module` bound to the module type of `$name`.
@@ -32,13 +34,18 @@ macro_rules! with_module {
                 type $module = File;
                 $body
             }
+            ModuleName::Ping => {
+                type $module = Ping;
+                $body
+            }
         }
     };
 }
 
 impl ModuleName {
     /// Every module of this build, as advertised in the agent's environment.
-    pub const ALL: &'static [ModuleName] = &[ModuleName::AgentDestroy, ModuleName::File];
+    pub const ALL: &'static [ModuleName] =
+        &[ModuleName::AgentDestroy, ModuleName::File, ModuleName::Ping];
 
     /// The registry name.
     pub fn as_str(self) -> &'static str {
