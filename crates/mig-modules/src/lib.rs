@@ -19,6 +19,7 @@ pub mod file;
 pub mod ping;
 pub mod registry;
 pub mod result;
+pub mod timedrift;
 
 pub use registry::{ModuleName, child_main, print_result, run_module};
 pub use result::{Module, ModuleContext, TypedResult};

@@ -13,6 +13,7 @@ use crate::agentdestroy::AgentDestroy;
 use crate::file::File;
 use crate::ping::Ping;
 use crate::result::{Module, ModuleContext, TypedResult, typed_from_wire};
+use crate::timedrift::Timedrift;
 
 /// A module of this build.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -20,6 +21,7 @@ pub enum ModuleName {
     AgentDestroy,
     File,
     Ping,
+    Timedrift,
 }
 
 /// Runs `$body` with `$module` bound to the module type of `$name`.
@@ -36,6 +38,10 @@ macro_rules! with_module {
             }
             ModuleName::Ping => {
                 type $module = Ping;
+                $body
+            }
+            ModuleName::Timedrift => {
+                type $module = Timedrift;
                 $body
             }
         }
