@@ -17,6 +17,7 @@ pub mod agentdestroy;
 pub mod duration;
 pub mod file;
 pub mod ping;
+pub mod pkg;
 pub mod registry;
 pub mod result;
 pub mod timedrift;

@@ -12,6 +12,7 @@ use mig_protocol::gojson;
 use crate::agentdestroy::AgentDestroy;
 use crate::file::File;
 use crate::ping::Ping;
+use crate::pkg::Pkg;
 use crate::result::{Module, ModuleContext, TypedResult, typed_from_wire};
 use crate::timedrift::Timedrift;
 
@@ -21,6 +22,7 @@ pub enum ModuleName {
     AgentDestroy,
     File,
     Ping,
+    Pkg,
     Timedrift,
 }
 
@@ -38,6 +40,10 @@ macro_rules! with_module {
             }
             ModuleName::Ping => {
                 type $module = Ping;
+                $body
+            }
+            ModuleName::Pkg => {
+                type $module = Pkg;
                 $body
             }
             ModuleName::Timedrift => {
