@@ -16,6 +16,7 @@
 pub mod agentdestroy;
 pub mod duration;
 pub mod file;
+pub mod netstat;
 pub mod ping;
 pub mod pkg;
 pub mod registry;

@@ -11,6 +11,7 @@ use mig_protocol::gojson;
 
 use crate::agentdestroy::AgentDestroy;
 use crate::file::File;
+use crate::netstat::Netstat;
 use crate::ping::Ping;
 use crate::pkg::Pkg;
 use crate::result::{Module, ModuleContext, TypedResult, typed_from_wire};
@@ -21,6 +22,7 @@ use crate::timedrift::Timedrift;
 pub enum ModuleName {
     AgentDestroy,
     File,
+    Netstat,
     Ping,
     Pkg,
     Timedrift,
@@ -36,6 +38,10 @@ macro_rules! with_module {
             }
             ModuleName::File => {
                 type $module = File;
+                $body
+            }
+            ModuleName::Netstat => {
+                type $module = Netstat;
                 $body
             }
             ModuleName::Ping => {
