@@ -21,6 +21,7 @@ pub mod ping;
 pub mod pkg;
 pub mod registry;
 pub mod result;
+pub mod sshkey;
 pub mod timedrift;
 
 pub use registry::{ModuleName, child_main, print_result, run_module};

@@ -15,6 +15,7 @@ use crate::netstat::Netstat;
 use crate::ping::Ping;
 use crate::pkg::Pkg;
 use crate::result::{Module, ModuleContext, TypedResult, typed_from_wire};
+use crate::sshkey::Sshkey;
 use crate::timedrift::Timedrift;
 
 /// A module of this build.
@@ -25,6 +26,7 @@ pub enum ModuleName {
     Netstat,
     Ping,
     Pkg,
+    Sshkey,
     Timedrift,
 }
 
@@ -50,6 +52,10 @@ macro_rules! with_module {
             }
             ModuleName::Pkg => {
                 type $module = Pkg;
+                $body
+            }
+            ModuleName::Sshkey => {
+                type $module = Sshkey;
                 $body
             }
             ModuleName::Timedrift => {
