@@ -168,15 +168,35 @@ fn probe_udp(address: SocketAddr, timeout: Duration) -> Outcome {
     let attempt = || -> std::io::Result<()> {
         let socket = UdpSocket::bind(local)?;
         socket.connect(address)?;
-        socket.set_read_timeout(Some(timeout))?;
         socket.send(PAYLOAD)?;
-        let mut buffer = [0u8; 1500];
-        socket.recv(&mut buffer)?;
-        Ok(())
+        receive(&socket, Instant::now() + timeout, |_| true)
     };
     match attempt() {
         Ok(()) => Outcome::Success,
         Err(err) => classify(&err, format!("udp {address}")),
+    }
+}
+
+/// Receives until a packet is accepted or the deadline passes; signals
+/// (`EINTR`, e.g. SIGCHLD in a busy agent) do not end the wait.
+fn receive(
+    socket: &UdpSocket,
+    deadline: Instant,
+    accept: impl Fn(&[u8]) -> bool,
+) -> std::io::Result<()> {
+    let mut buffer = [0u8; 1500];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(ErrorKind::TimedOut.into());
+        }
+        socket.set_read_timeout(Some(left))?;
+        match socket.recv(&mut buffer) {
+            Ok(size) if accept(&buffer[..size]) => return Ok(()),
+            Ok(_) => {}
+            Err(err) if err.kind() == ErrorKind::Interrupted => {}
+            Err(err) => return Err(err),
+        }
     }
 }
 
@@ -206,17 +226,37 @@ fn echo_request(v6: bool) -> Vec<u8> {
 }
 
 /// Opens an ICMP socket: raw when permitted, else a ping socket.
-fn icmp_socket(v6: bool) -> std::io::Result<UdpSocket> {
+fn icmp_socket(v6: bool) -> std::io::Result<(UdpSocket, bool)> {
     use rustix::net::{AddressFamily, SocketType, ipproto, socket};
     let (family, protocol) = if v6 {
         (AddressFamily::INET6, ipproto::ICMPV6)
     } else {
         (AddressFamily::INET, ipproto::ICMP)
     };
-    let fd = socket(family, SocketType::RAW, Some(protocol))
-        .or_else(|_| socket(family, SocketType::DGRAM, Some(protocol)))
-        .map_err(std::io::Error::from)?;
-    Ok(UdpSocket::from(fd))
+    if let Ok(fd) = socket(family, SocketType::RAW, Some(protocol)) {
+        return Ok((UdpSocket::from(fd), true));
+    }
+    let fd = socket(family, SocketType::DGRAM, Some(protocol)).map_err(std::io::Error::from)?;
+    Ok((UdpSocket::from(fd), false))
+}
+
+/// Whether a received packet is the echo reply to our request. Raw IPv4
+/// sockets see the IP header and every ICMP message of the peer (on loopback
+/// our own request too), so the type and identifier are checked; ping sockets
+/// get replies only, with the identifier rewritten by the kernel. (The
+/// original accepted any ICMP message.)
+fn is_echo_reply(packet: &[u8], v6: bool, raw: bool) -> bool {
+    let icmp = if raw && !v6 {
+        let header = usize::from(packet.first().map_or(0, |byte| byte & 0x0f)) * 4;
+        packet.get(header..).unwrap_or_default()
+    } else {
+        packet
+    };
+    let reply_type = if v6 { 129 } else { 0 };
+    if icmp.first() != Some(&reply_type) {
+        return false;
+    }
+    !raw || icmp.get(4..6) == Some(&((std::process::id() & 0xffff) as u16).to_be_bytes()[..])
 }
 
 fn probe_icmp(destination: &str, ip: IpAddr, timeout: Duration) -> Outcome {
@@ -229,13 +269,12 @@ fn probe_icmp(destination: &str, ip: IpAddr, timeout: Duration) -> Outcome {
         ));
     }
     let attempt = || -> std::io::Result<()> {
-        let socket = icmp_socket(v6)?;
+        let (socket, raw) = icmp_socket(v6)?;
         socket.connect(SocketAddr::new(ip, 0))?;
-        socket.set_read_timeout(Some(timeout))?;
         socket.send(&echo_request(v6))?;
-        let mut buffer = [0u8; 1500];
-        socket.recv(&mut buffer)?;
-        Ok(())
+        receive(&socket, Instant::now() + timeout, |packet| {
+            is_echo_reply(packet, v6, raw)
+        })
     };
     match attempt() {
         Ok(()) => Outcome::Success,

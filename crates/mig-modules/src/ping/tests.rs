@@ -98,7 +98,11 @@ fn udp_silent_socket_may_be_open() {
     let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
     let port = silent.local_addr().unwrap().port();
     let result = run_parameters(&params("udp", port, 1.0, 1.0), &fast());
-    assert_eq!(result.elements.clone().unwrap().latencies, vec![TIMEOUT]);
+    assert_eq!(
+        result.elements.clone().unwrap().latencies,
+        vec![TIMEOUT],
+        "{result:?}"
+    );
     assert!(result.success && result.foundanything);
     assert_eq!(
         print(&result, false),

@@ -224,7 +224,14 @@ fn network_time(host: &str, config: &Config) -> Result<(i128, Duration), String>
         .set_read_timeout(Some(config.timeout))
         .map_err(|err| err.to_string())?;
     let mut answer = [0u8; 48];
-    socket.recv(&mut answer).map_err(|err| err.to_string())?;
+    loop {
+        match socket.recv(&mut answer) {
+            Ok(_) => break,
+            // A signal is no answer; the deadline restarts, as a bounded retry.
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(err) => return Err(err.to_string()),
+        }
+    }
     let latency = started.elapsed();
     Ok((transmit_time(&answer)?, latency))
 }
