@@ -388,3 +388,43 @@ fn golden_vectors() {
         );
     }
 }
+
+#[test]
+fn namespaces_mode_reads_one_pid_per_namespace() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = fake_root(dir.path());
+    let proc = &config.proc_root;
+    for (pid, namespace, table) in [
+        ("1", "net:[4026531992]", Some(TCP)),
+        ("7", "net:[4026531992]", Some("header\n")),
+        ("30", "net:[4026532300]", None),
+        ("31", "net:[4026532300]", Some(TCP)),
+    ] {
+        std::fs::create_dir_all(proc.join(pid).join("ns")).unwrap();
+        symlink(namespace, proc.join(pid).join("ns/net")).unwrap();
+        if let Some(table) = table {
+            std::fs::create_dir_all(proc.join(pid).join("net")).unwrap();
+            for file in ["tcp", "udp", "tcp6", "udp6"] {
+                let text = if file == "tcp" { table } else { "header\n" };
+                std::fs::write(proc.join(pid).join("net").join(file), text).unwrap();
+            }
+        }
+    }
+    let result = run_with(
+        &json!({"listeningport": ["6379"], "namespaces": true}),
+        &config,
+    );
+    assert_eq!(result.errors, None);
+    let hits = result.elements.clone().unwrap()["listeningport"]["6379"]
+        .clone()
+        .unwrap();
+    let namespaces: Vec<&str> = hits.iter().map(|e| e.namespace.as_str()).collect();
+    assert_eq!(namespaces, vec!["net:[4026531992]", "net:[4026532300]"]);
+    assert_eq!(
+        print(&result, true),
+        vec![
+            "found listening port 6379 for netstat listeningport:'6379' namespace:[net:[4026531992]]",
+            "found listening port 6379 for netstat listeningport:'6379' namespace:[net:[4026532300]]",
+        ]
+    );
+}
