@@ -54,6 +54,79 @@ fn fraction(value: u128, scale: u128) -> String {
     format!("{whole}.{}", fraction.trim_end_matches('0'))
 }
 
+/// Parses a duration as Go's `time.ParseDuration` (`300ms`, `-1.5h`,
+/// `1m30s`; units ns, us, µs, μs, ms, s, m, h) into signed nanoseconds,
+/// with Go's error texts.
+pub fn parse_go_duration(text: &str) -> Result<i128, String> {
+    let invalid = || format!("time: invalid duration \"{text}\"");
+    let mut rest = text;
+    let negative = rest.starts_with('-');
+    if let Some(stripped) = rest.strip_prefix(['-', '+']) {
+        rest = stripped;
+    }
+    if rest == "0" {
+        return Ok(0);
+    }
+    if rest.is_empty() {
+        return Err(invalid());
+    }
+    let mut total: i128 = 0;
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let (whole, after) = rest.split_at(digits);
+        let (fraction, after) = match after.strip_prefix('.') {
+            Some(after) => {
+                let count = after.bytes().take_while(u8::is_ascii_digit).count();
+                after.split_at(count)
+            }
+            None => ("", after),
+        };
+        if whole.is_empty() && fraction.is_empty() {
+            return Err(invalid());
+        }
+        let unit_length = after
+            .char_indices()
+            .find(|(_, c)| *c == '.' || c.is_ascii_digit())
+            .map_or(after.len(), |(index, _)| index);
+        let (unit, after) = after.split_at(unit_length);
+        if unit.is_empty() {
+            return Err(format!("time: missing unit in duration \"{text}\""));
+        }
+        let scale: i128 = match unit {
+            "ns" => 1,
+            "us" | "µs" | "μs" => 1_000,
+            "ms" => 1_000_000,
+            "s" => 1_000_000_000,
+            "m" => 60_000_000_000,
+            "h" => 3_600_000_000_000,
+            _ => {
+                return Err(format!(
+                    "time: unknown unit \"{unit}\" in duration \"{text}\""
+                ));
+            }
+        };
+        let whole: i128 = if whole.is_empty() {
+            0
+        } else {
+            whole.parse().map_err(|_| invalid())?
+        };
+        let mut value = whole.checked_mul(scale).ok_or_else(invalid)?;
+        let mut divisor: i128 = 1;
+        let mut numerator: i128 = 0;
+        for digit in fraction.bytes().take(30) {
+            numerator = numerator * 10 + i128::from(digit - b'0');
+            divisor *= 10;
+        }
+        value += numerator * scale / divisor;
+        total = total.checked_add(value).ok_or_else(invalid)?;
+        if total > i128::from(i64::MAX) + i128::from(negative) {
+            return Err(invalid());
+        }
+        rest = after;
+    }
+    Ok(if negative { -total } else { total })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,6 +147,31 @@ mod tests {
         ];
         for (nanos, expected) in cases {
             assert_eq!(format_nanos(*nanos), *expected);
+        }
+    }
+
+    #[test]
+    fn go_parse() {
+        let cases: &[(&str, Result<i128, &str>)] = &[
+            ("0", Ok(0)),
+            ("5s", Ok(5_000_000_000)),
+            ("300ms", Ok(300_000_000)),
+            ("1m30s", Ok(90_000_000_000)),
+            ("-1.5h", Ok(-5_400_000_000_000)),
+            ("+2µs", Ok(2_000)),
+            (".5s", Ok(500_000_000)),
+            ("", Err("time: invalid duration \"\"")),
+            ("abc", Err("time: invalid duration \"abc\"")),
+            ("5", Err("time: missing unit in duration \"5\"")),
+            ("5x", Err("time: unknown unit \"x\" in duration \"5x\"")),
+            ("-", Err("time: invalid duration \"-\"")),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(
+                parse_go_duration(text),
+                expected.map_err(str::to_owned),
+                "{text}"
+            );
         }
     }
 }

@@ -16,8 +16,13 @@
 pub mod agentdestroy;
 pub mod duration;
 pub mod file;
+pub mod netstat;
+pub mod ping;
+pub mod pkg;
 pub mod registry;
 pub mod result;
+pub mod sshkey;
+pub mod timedrift;
 
 pub use registry::{ModuleName, child_main, print_result, run_module};
 pub use result::{Module, ModuleContext, TypedResult};

@@ -11,13 +11,23 @@ use mig_protocol::gojson;
 
 use crate::agentdestroy::AgentDestroy;
 use crate::file::File;
+use crate::netstat::Netstat;
+use crate::ping::Ping;
+use crate::pkg::Pkg;
 use crate::result::{Module, ModuleContext, TypedResult, typed_from_wire};
+use crate::sshkey::Sshkey;
+use crate::timedrift::Timedrift;
 
 /// A module of this build.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ModuleName {
     AgentDestroy,
     File,
+    Netstat,
+    Ping,
+    Pkg,
+    Sshkey,
+    Timedrift,
 }
 
 /// Runs `$body` with `$module` bound to the module type of `$name`.
@@ -32,13 +42,34 @@ macro_rules! with_module {
                 type $module = File;
                 $body
             }
+            ModuleName::Netstat => {
+                type $module = Netstat;
+                $body
+            }
+            ModuleName::Ping => {
+                type $module = Ping;
+                $body
+            }
+            ModuleName::Pkg => {
+                type $module = Pkg;
+                $body
+            }
+            ModuleName::Sshkey => {
+                type $module = Sshkey;
+                $body
+            }
+            ModuleName::Timedrift => {
+                type $module = Timedrift;
+                $body
+            }
         }
     };
 }
 
 impl ModuleName {
     /// Every module of this build, as advertised in the agent's environment.
-    pub const ALL: &'static [ModuleName] = &[ModuleName::AgentDestroy, ModuleName::File];
+    pub const ALL: &'static [ModuleName] =
+        &[ModuleName::AgentDestroy, ModuleName::File, ModuleName::Ping];
 
     /// The registry name.
     pub fn as_str(self) -> &'static str {

@@ -114,7 +114,7 @@ pub fn compile_regex(pattern: &str) -> Result<Regex, String> {
 }
 
 /// Go's `regexp/syntax` error text for a pattern Rust refused.
-fn go_regex_error(pattern: &str) -> String {
+pub(crate) fn go_regex_error(pattern: &str) -> String {
     use regex_syntax::ast::ErrorKind;
     let parsed = regex_syntax::ast::parse::Parser::new().parse(pattern);
     let Err(err) = parsed else {
