@@ -13,7 +13,8 @@
 mod conformance;
 mod rabbit;
 
-use rabbit::{Vhost, create_vhost, rabbitmqctl, sweep_stale_vhosts};
+use mig_testkit::{Vhost, rabbitmqctl};
+use rabbit::{create_vhost, sweep_stale_vhosts};
 
 use std::collections::BTreeSet;
 use std::sync::{Mutex, OnceLock};

@@ -1,9 +1,9 @@
-//! RabbitMQ administration for the tests: `rabbitmqctl` and throwaway vhosts
-//! named `mig_relay_test_<pid>_<random>`, from `mig-testkit`.
+//! Throwaway vhosts of these tests, named `mig_relay_test_<pid>_<random>`
+//! (`mig-testkit` makes and deletes them).
 
 #![allow(dead_code)]
 
-pub use mig_testkit::{Vhost, rabbitmqctl};
+use mig_testkit::Vhost;
 
 const VHOST_PREFIX: &str = "mig_relay_test_";
 
