@@ -24,6 +24,9 @@
 //!    as the API would) → command received, `--runs` times.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -31,8 +34,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use futures_util::StreamExt;
 use mig_protocol::relay::{EXCHANGE_TO_SCHEDULERS, QUEUE_HEARTBEATS, agent_queue};
-use mig_protocol::status::ActionStatus;
-use mig_protocol::{Action, Agent, AgentEnv, GoTime, Operation, gen_id, gojson};
+use mig_protocol::{Agent, Id, gojson};
 use mig_relay::{AmqpConfig, AmqpRelay, MemoryRelay, PublishOptions, Relay};
 use mig_scheduler::{SchedulerConfig, Tuning};
 use mig_store::{PgStore, SqliteStore, Store};
@@ -184,45 +186,25 @@ impl<S: BenchStore, R: Relay> Bench<S, R> {
     }
 }
 
+/// A heartbeat of `queueloc` (the test agents' row with another queueloc).
 fn agent(queueloc: String, pid: i64) -> Agent {
     Agent {
-        name: format!("bench {queueloc}"),
         queueloc,
-        mode: "daemon".into(),
-        version: "bench".into(),
-        pid,
-        heartbeatts: GoTime::now(),
-        refreshts: GoTime::now(),
-        environment: AgentEnv {
-            os: "linux".into(),
-            arch: "amd64".into(),
-            ident: "Debian 12".into(),
-            ..AgentEnv::default()
-        },
-        ..Agent::default()
+        ..support::agent_row("bench", pid)
     }
 }
 
-fn action() -> Action {
-    let now = GoTime::now().trunc_seconds();
-    Action {
-        id: gen_id(),
-        name: format!("bench {:08x}", rand::random::<u32>()),
-        target: "status='online'".into(),
-        validfrom: GoTime(now.0 - chrono::Duration::seconds(60)),
-        expireafter: GoTime(now.0 + chrono::Duration::hours(1)),
-        operations: Some(vec![Operation::new(
-            "file",
-            serde_json::json!({"searches": {"s1": {"paths": ["/etc"], "names": ["^passwd$"]}}}),
-        )]),
-        pgpsignatures: Some(vec!["not checked by the scheduler".into()]),
-        status: ActionStatus::Pending,
-        starttime: GoTime::sentinel_unstarted(),
-        finishtime: GoTime::sentinel_unfinished(),
-        lastupdatetime: GoTime::sentinel_unstarted(),
-        syntaxversion: 2,
-        ..Action::default()
-    }
+/// Stores a pending action on every online agent, valid for an hour; returns
+/// its id and when the insert started.
+async fn insert_action<S: BenchStore, R: Relay>(bench: &Bench<S, R>) -> (Id, Instant) {
+    let action = support::new_action("status='online'", Duration::from_secs(3600));
+    let started = Instant::now();
+    bench
+        .api
+        .insert_action(&action, &[])
+        .await
+        .expect("insert the action");
+    (action.id, started)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -433,13 +415,7 @@ async fn dispatch<S: BenchStore, R: Relay>(bench: &Bench<S, R>, args: &Args, lab
         ms(registered),
         ms(started.elapsed())
     );
-    let action = action();
-    let started = Instant::now();
-    bench
-        .api
-        .insert_action(&action, &[])
-        .await
-        .expect("insert the action");
+    let (_, started) = insert_action(bench).await;
     let inserted = started.elapsed();
     let mut dispatched = None;
     let deadline = started + Duration::from_secs(120);
@@ -520,18 +496,12 @@ async fn latency<S: BenchStore, R: Relay>(bench: &Bench<S, R>, args: &Args, labe
     });
     let mut latencies = Vec::with_capacity(args.runs);
     for _ in 0..args.runs {
-        let action = action();
-        let started = Instant::now();
-        bench
-            .api
-            .insert_action(&action, &[])
-            .await
-            .expect("insert the action");
+        let (action_id, started) = insert_action(bench).await;
         let (id, at) = tokio::time::timeout(Duration::from_secs(30), arrivals.recv())
             .await
             .expect("the command arrives within 30 s")
             .expect("the consumer runs");
-        assert_eq!(id, action.id);
+        assert_eq!(id, action_id);
         latencies.push(at.duration_since(started));
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -624,29 +594,25 @@ fn main() {
         .enable_all()
         .build()
         .expect("tokio runtime");
+    // Each measurement on a fresh environment of the chosen backend.
+    macro_rules! measure {
+        ($environment:ident, $label:expr) => {
+            if args.wants("heartbeats") {
+                $environment(&args, async |bench| heartbeats(bench, &args, $label).await).await;
+            }
+            if args.wants("dispatch") {
+                $environment(&args, async |bench| dispatch(bench, &args, $label).await).await;
+            }
+            if args.wants("latency") {
+                $environment(&args, async |bench| latency(bench, &args, $label).await).await;
+            }
+        };
+    }
     runtime.block_on(async {
         if args.embedded {
-            let label = "SQLite + memory relay";
-            if args.wants("heartbeats") {
-                embedded(&args, async |bench| heartbeats(bench, &args, label).await).await;
-            }
-            if args.wants("dispatch") {
-                embedded(&args, async |bench| dispatch(bench, &args, label).await).await;
-            }
-            if args.wants("latency") {
-                embedded(&args, async |bench| latency(bench, &args, label).await).await;
-            }
+            measure!(embedded, "SQLite + memory relay");
         } else {
-            let label = "PostgreSQL + RabbitMQ";
-            if args.wants("heartbeats") {
-                on_services(&args, async |bench| heartbeats(bench, &args, label).await).await;
-            }
-            if args.wants("dispatch") {
-                on_services(&args, async |bench| dispatch(bench, &args, label).await).await;
-            }
-            if args.wants("latency") {
-                on_services(&args, async |bench| latency(bench, &args, label).await).await;
-            }
+            measure!(on_services, "PostgreSQL + RabbitMQ");
         }
     });
 }
