@@ -32,7 +32,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use mig_protocol::relay::{EXCHANGE_TO_SCHEDULERS, QUEUE_HEARTBEATS, agent_queue};
 use mig_protocol::{Agent, Id, gojson};
 use mig_relay::{AmqpConfig, AmqpRelay, MemoryRelay, PublishOptions, Relay};
@@ -553,14 +553,26 @@ where
         connect().await,
         args,
     );
-    bench.wait_ready().await;
-    measurement(&bench).await;
-    bench.stop().await;
+    // A failed measurement still drops its database and vhost.
+    let outcome = std::panic::AssertUnwindSafe(async {
+        bench.wait_ready().await;
+        measurement(&bench).await;
+    })
+    .catch_unwind()
+    .await;
+    if outcome.is_ok() {
+        bench.stop().await;
+    } else {
+        bench.shutdown.cancel();
+    }
     scheduler_relay.close().await;
     database.drop().await;
     tokio::task::spawn_blocking(move || drop(vhost))
         .await
         .expect("delete the vhost");
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
 }
 
 /// Runs one measurement on a fresh SQLite file and in-process relay.
