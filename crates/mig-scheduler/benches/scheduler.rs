@@ -43,7 +43,7 @@ use tokio_util::sync::CancellationToken;
 /// How often the `agents` table is counted during the heartbeat runs.
 const SAMPLE_EVERY: Duration = Duration::from_millis(20);
 /// Heartbeat publishes in flight at once in the generator.
-const GENERATOR_WINDOW: usize = 2048;
+const GENERATOR_WINDOW: usize = 256;
 
 #[derive(Debug, Clone)]
 struct Args {
