@@ -13,7 +13,8 @@
 mod conformance;
 mod rabbit;
 
-use rabbit::{Vhost, rabbitmqctl, sweep_stale_vhosts};
+use mig_testkit::{Vhost, rabbitmqctl};
+use rabbit::{create_vhost, sweep_stale_vhosts};
 
 use std::collections::BTreeSet;
 use std::sync::{Mutex, OnceLock};
@@ -37,7 +38,7 @@ fn shared() -> &'static Mutex<Shared> {
     SHARED.get_or_init(|| {
         sweep_stale_vhosts();
         Mutex::new(Shared {
-            vhost: Some(Vhost::create()),
+            vhost: Some(create_vhost()),
             remaining: CONFORMANCE_TESTS + EXTRA_SHARED_TESTS,
         })
     })
@@ -184,7 +185,7 @@ fn relay_vhost() -> String {
     let shared = shared()
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    shared.vhost.as_ref().unwrap().0.clone()
+    shared.vhost.as_ref().unwrap().name.clone()
 }
 
 /// Messages carry the original's properties: persistent, `text/plain`, a
@@ -376,7 +377,7 @@ async fn connects_through_connect_proxy() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn survives_forced_close() {
     const BURST: usize = 500;
-    let vhost = tokio::task::spawn_blocking(Vhost::create).await.unwrap();
+    let vhost = tokio::task::spawn_blocking(create_vhost).await.unwrap();
     let relay = AmqpRelay::connect_and_wait(config(vhost.url()), Duration::from_secs(10))
         .await
         .unwrap();
@@ -447,7 +448,7 @@ async fn survives_forced_close() {
             futures_util::future::join_all(publishes).await
         }
     });
-    let name = vhost.0.clone();
+    let name = vhost.name.clone();
     tokio::task::spawn_blocking(move || {
         rabbitmqctl(&[
             "close_all_connections",

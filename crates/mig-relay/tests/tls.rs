@@ -181,11 +181,11 @@ async fn start_tls_terminator(pki: &Pki) -> (u16, tokio::task::JoinHandle<()>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn amqps_with_client_certificate() {
     let pki = pki();
-    let vhost = tokio::task::spawn_blocking(rabbit::Vhost::create)
+    let vhost = tokio::task::spawn_blocking(rabbit::create_vhost)
         .await
         .unwrap();
     let (port, terminator) = start_tls_terminator(&pki).await;
-    let url = format!("amqps://guest:guest@localhost:{port}/{}", vhost.0);
+    let url = format!("amqps://guest:guest@localhost:{port}/{}", vhost.name);
     let config = AmqpConfig {
         tls: Some(client_tls(&pki)),
         ..AmqpConfig::new(url.clone())

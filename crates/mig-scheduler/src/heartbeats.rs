@@ -63,7 +63,9 @@ impl Whitelist {
 }
 
 pub(crate) async fn heartbeat_loop<S: Store, R: Relay>(shared: Arc<Shared<S, R>>) {
-    let prefetch = u16::try_from(shared.tuning.heartbeat_batch).unwrap_or(u16::MAX);
+    // Twice a batch, so that the relay keeps delivering while a batch is written.
+    let prefetch =
+        u16::try_from(shared.tuning.heartbeat_batch.saturating_mul(2)).unwrap_or(u16::MAX);
     let Some(mut subscription) = subscribe(&shared, QUEUE_HEARTBEATS, prefetch).await else {
         return;
     };

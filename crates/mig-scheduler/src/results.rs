@@ -19,6 +19,9 @@ use crate::actions::complete;
 
 /// How long a batch waits for more deliveries once it has one.
 const BATCH_WINDOW: Duration = Duration::from_millis(5);
+/// How long a batch gathers at most: under a steady stream the window never
+/// closes, and a full batch would take `max` deliveries' worth of time.
+const BATCH_MAX_WAIT: Duration = Duration::from_millis(50);
 
 pub(crate) async fn subscribe<S: Store, R: Relay>(
     shared: &Shared<S, R>,
@@ -47,8 +50,14 @@ pub(crate) async fn next_batch<S: Store, R: Relay>(
         delivery = subscription.next() => delivery?,
     };
     let mut batch = vec![first];
+    let deadline = tokio::time::Instant::now() + BATCH_MAX_WAIT;
     while batch.len() < max {
-        match tokio::time::timeout(BATCH_WINDOW, subscription.next()).await {
+        let wait =
+            BATCH_WINDOW.min(deadline.saturating_duration_since(tokio::time::Instant::now()));
+        if wait.is_zero() {
+            break;
+        }
+        match tokio::time::timeout(wait, subscription.next()).await {
             Ok(Some(delivery)) => batch.push(delivery),
             Ok(None) | Err(_) => break,
         }

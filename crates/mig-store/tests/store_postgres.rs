@@ -14,117 +14,18 @@ mod conformance;
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use mig_store::roles::{self, RoleNames, RolePasswords};
 use mig_store::{PgConfig, PgStore, Store};
+use mig_testkit::{POSTGRES_ADMIN_URL, TestDatabase, with_database};
+use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
-use sqlx::{AssertSqlSafe, PgPool, Row};
 
-const ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 const DATABASE_PREFIX: &str = "migstore_";
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
 
 fn database_url(name: &str, user: &str) -> String {
     format!("postgres://{user}@127.0.0.1:5432/{name}")
-}
-
-async fn admin_pool() -> PgPool {
-    PgPoolOptions::new()
-        .max_connections(2)
-        .acquire_timeout(Duration::from_secs(10))
-        .connect(ADMIN_URL)
-        .await
-        .unwrap_or_else(|error| {
-            panic!("PostgreSQL is required for these tests and is not reachable at {ADMIN_URL}: {error}")
-        })
-}
-
-/// Drops databases of our own shape created more than an hour ago.
-async fn drop_stale_databases(admin: &PgPool) {
-    let rows = sqlx::query("SELECT datname FROM pg_database WHERE datname LIKE 'migstore\\_%'")
-        .fetch_all(admin)
-        .await
-        .unwrap();
-    for row in rows {
-        let name: String = row.get(0);
-        let Some(rest) = name.strip_prefix(DATABASE_PREFIX) else {
-            continue;
-        };
-        let parts: Vec<&str> = rest.split('_').collect();
-        let well_formed = parts.len() == 3
-            && parts
-                .iter()
-                .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()));
-        let Some(created) = parts.first().and_then(|part| part.parse::<u64>().ok()) else {
-            continue;
-        };
-        if well_formed && created + 3600 < unix_now() {
-            // Another test run may be dropping it at the same moment.
-            let _ = sqlx::raw_sql(AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-            )))
-            .execute(admin)
-            .await;
-        }
-    }
-}
-
-/// A database of our own for one test.
-struct TestDatabase {
-    admin: PgPool,
-    name: String,
-}
-
-impl TestDatabase {
-    async fn create() -> Self {
-        let admin = admin_pool().await;
-        drop_stale_databases(&admin).await;
-        let name = format!(
-            "{DATABASE_PREFIX}{}_{}_{}",
-            unix_now(),
-            std::process::id(),
-            rand::random::<u32>()
-        );
-        sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
-            .execute(&admin)
-            .await
-            .unwrap();
-        Self { admin, name }
-    }
-
-    async fn drop(self) {
-        sqlx::raw_sql(AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
-            self.name
-        )))
-        .execute(&self.admin)
-        .await
-        .unwrap();
-        self.admin.close().await;
-    }
-}
-
-/// Runs `body` on a fresh database and drops the database whatever happens.
-async fn with_database<F, Fut>(body: F)
-where
-    F: FnOnce(String) -> Fut + Send + 'static,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let database = TestDatabase::create().await;
-    let name = database.name.clone();
-    // A task, so that a failed assertion still reaches the cleanup below.
-    let outcome = tokio::spawn(body(name)).await;
-    database.drop().await;
-    if let Err(error) = outcome {
-        std::panic::resume_unwind(error.into_panic());
-    }
 }
 
 async fn run_postgres<F, Fut>(body: F)
@@ -132,10 +33,8 @@ where
     F: FnOnce(Arc<PgStore>) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    with_database(|name| async move {
-        let store = PgStore::connect(&database_url(&name, "postgres"), 8)
-            .await
-            .unwrap();
+    with_database(DATABASE_PREFIX, |url| async move {
+        let store = PgStore::connect(&url, 8).await.unwrap();
         store.migrate().await.unwrap();
         let store = Arc::new(store);
         body(store.clone()).await;
@@ -148,8 +47,7 @@ conformance_suite!(run_postgres);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn migrations_are_idempotent_and_match_the_original_columns() {
-    with_database(|name| async move {
-        let url = database_url(&name, "postgres");
+    with_database(DATABASE_PREFIX, |url| async move {
         let store = PgStore::connect(&url, 2).await.unwrap();
         store.migrate().await.unwrap();
         store.migrate().await.unwrap();
@@ -189,40 +87,42 @@ async fn migrations_are_idempotent_and_match_the_original_columns() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn roles_have_exactly_their_grants() {
-    with_database(|name| async move {
-        let names = RoleNames::with_prefix(format!("t{:08x}_", rand::random::<u32>())).unwrap();
-        let admin_url = database_url(&name, "postgres");
-        let owner = PgStore::connect(&admin_url, 2).await.unwrap();
-        owner.migrate().await.unwrap();
-        roles::create_roles(owner.pool(), &names, &RolePasswords::default())
-            .await
-            .unwrap();
-        // Idempotent.
-        roles::create_roles(owner.pool(), &names, &RolePasswords::default())
-            .await
-            .unwrap();
-        let outcome = tokio::spawn(check_grants(
-            name.clone(),
-            names.clone(),
-            owner.pool().clone(),
-        ))
-        .await;
-        owner.pool().close().await;
-        // The roles own the tables of this database: drop it before the roles.
-        let admin = admin_pool().await;
-        sqlx::raw_sql(AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-        )))
-        .execute(&admin)
+    let database = TestDatabase::create(DATABASE_PREFIX).await;
+    let names = RoleNames::with_prefix(format!("t{:08x}_", rand::random::<u32>())).unwrap();
+    let outcome = tokio::spawn(create_roles_and_check_grants(
+        database.name.clone(),
+        names.clone(),
+    ))
+    .await;
+    // The roles own the tables of this database: drop it before the roles.
+    database.drop().await;
+    let admin = PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect(POSTGRES_ADMIN_URL)
         .await
         .unwrap();
-        roles::drop_roles(&admin, &names).await.unwrap();
-        admin.close().await;
-        if let Err(error) = outcome {
-            std::panic::resume_unwind(error.into_panic());
-        }
-    })
-    .await;
+    roles::drop_roles(&admin, &names).await.unwrap();
+    admin.close().await;
+    if let Err(error) = outcome {
+        std::panic::resume_unwind(error.into_panic());
+    }
+}
+
+async fn create_roles_and_check_grants(name: String, names: RoleNames) {
+    let owner = PgStore::connect(&database_url(&name, "postgres"), 2)
+        .await
+        .unwrap();
+    owner.migrate().await.unwrap();
+    roles::create_roles(owner.pool(), &names, &RolePasswords::default())
+        .await
+        .unwrap();
+    // Idempotent.
+    roles::create_roles(owner.pool(), &names, &RolePasswords::default())
+        .await
+        .unwrap();
+    check_grants(name, names, owner.pool().clone()).await;
+    owner.pool().close().await;
 }
 
 /// Empties every table, so that each conformance body starts from nothing.
@@ -298,8 +198,7 @@ async fn check_grants(name: String, names: RoleNames, owner: PgPool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wait_for_new_action_wakes_another_handle() {
-    with_database(|name| async move {
-        let url = database_url(&name, "postgres");
+    with_database(DATABASE_PREFIX, |url| async move {
         let writer = PgStore::connect(&url, 2).await.unwrap();
         writer.migrate().await.unwrap();
         let waiter = Arc::new(PgStore::connect(&url, 2).await.unwrap());
@@ -354,8 +253,8 @@ async fn wait_for_new_action_wakes_another_handle() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dispatch_of_ten_thousand_commands_and_heartbeat_throughput() {
-    with_database(|name| async move {
-        let store = PgStore::connect(&database_url(&name, "postgres"), 4)
+    with_database(DATABASE_PREFIX, |url| async move {
+        let store = PgStore::connect(&url, 4)
             .await
             .unwrap();
         store.migrate().await.unwrap();

@@ -3,8 +3,6 @@
 //! injection attempts, and execution of the compiled SQL on SQLite and on the machine's
 //! PostgreSQL (which must be running: these tests fail, never skip, without it).
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use mig_store::target::{
     CompiledTarget, Dialect, MAX_LENGTH, TargetError, TargetParam, compile, compile_at, parse,
@@ -1124,48 +1122,10 @@ async fn documented_forms_select_the_expected_agents_on_sqlite() {
     );
 }
 
-// PostgreSQL: a database of our own, named mig_target_test_<unix seconds>_<pid>_<random>.
+// PostgreSQL: a database of our own (mig-testkit), named
+// mig_target_test_<unix seconds>_<pid>_<random>.
 
-const POSTGRES_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 const DATABASE_PREFIX: &str = "mig_target_test_";
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-/// Drops databases this test left behind more than an hour ago (a killed run skips its own
-/// cleanup); only names of exactly our shape are touched.
-async fn drop_stale_databases(admin: &PgPool) {
-    let rows =
-        sqlx::query("SELECT datname FROM pg_database WHERE datname LIKE 'mig\\_target\\_test\\_%'")
-            .fetch_all(admin)
-            .await
-            .unwrap();
-    for row in rows {
-        let name: String = row.get(0);
-        let Some(rest) = name.strip_prefix(DATABASE_PREFIX) else {
-            continue;
-        };
-        let parts: Vec<&str> = rest.split('_').collect();
-        let well_formed = parts.len() == 3
-            && parts
-                .iter()
-                .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()));
-        if !well_formed {
-            continue;
-        }
-        let Ok(created) = parts[0].parse::<u64>() else {
-            continue;
-        };
-        if created + 3600 < unix_now() {
-            let statement = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-            admin.execute(AssertSqlSafe(statement)).await.unwrap();
-        }
-    }
-}
 
 async fn run_postgres_expectations(url: String) {
     let pool = PgPoolOptions::new()
@@ -1193,36 +1153,5 @@ async fn run_postgres_expectations(url: String) {
 
 #[tokio::test]
 async fn documented_forms_select_the_expected_agents_on_postgres() {
-    let admin = PgPoolOptions::new()
-        .max_connections(1)
-        .acquire_timeout(std::time::Duration::from_secs(10))
-        .connect(POSTGRES_ADMIN_URL)
-        .await
-        .unwrap_or_else(|error| {
-            panic!("PostgreSQL is required for this test and is not reachable at {POSTGRES_ADMIN_URL}: {error}")
-        });
-    drop_stale_databases(&admin).await;
-    let name = format!(
-        "{DATABASE_PREFIX}{}_{}_{}",
-        unix_now(),
-        std::process::id(),
-        rand::random::<u32>()
-    );
-    admin
-        .execute(AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
-        .await
-        .unwrap();
-    let url = format!("postgres://postgres@127.0.0.1:5432/{name}");
-    // Run in a task so that a failed assertion still reaches the cleanup below.
-    let outcome = tokio::spawn(run_postgres_expectations(url)).await;
-    admin
-        .execute(AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-        )))
-        .await
-        .unwrap();
-    admin.close().await;
-    if let Err(error) = outcome {
-        std::panic::resume_unwind(error.into_panic());
-    }
+    mig_testkit::with_database(DATABASE_PREFIX, run_postgres_expectations).await;
 }
