@@ -24,6 +24,47 @@ async fn measure() {
         "RSS_KB after start-up: {}",
         String::from_utf8_lossy(&rss.stdout).trim()
     );
+    // Where the resident memory is: the largest mappings, and the threads.
+    let smaps =
+        std::fs::read_to_string(format!("/proc/{}/smaps", agent.child.id())).unwrap_or_default();
+    let mut regions: Vec<(u64, String)> = Vec::new();
+    let mut current = String::new();
+    for line in smaps.lines() {
+        if let Some(rss) = line.strip_prefix("Rss:") {
+            let kb: u64 = rss
+                .trim()
+                .trim_end_matches(" kB")
+                .trim()
+                .parse()
+                .unwrap_or(0);
+            regions.push((kb, current.clone()));
+        } else if line.contains('-') && !line.contains(':')
+            || line.split_whitespace().count() >= 5
+                && line.chars().next().is_some_and(|c| c.is_ascii_hexdigit())
+        {
+            current = line
+                .split_whitespace()
+                .skip(5)
+                .collect::<Vec<_>>()
+                .join(" ");
+            if current.is_empty() {
+                current = "[anon]".into();
+            }
+        }
+    }
+    let mut by_name = std::collections::BTreeMap::<String, u64>::new();
+    for (kb, name) in regions {
+        *by_name.entry(name).or_default() += kb;
+    }
+    let mut sorted: Vec<_> = by_name.into_iter().collect();
+    sorted.sort_by_key(|entry| std::cmp::Reverse(entry.1));
+    for (name, kb) in sorted.iter().take(6) {
+        println!("RSS_BY_MAPPING {kb} kB {name}");
+    }
+    let threads = std::fs::read_dir(format!("/proc/{}/task", agent.child.id()))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    println!("THREADS {threads}");
     let bob = bob();
     for _ in 0..5 {
         let action = sign(action(vec![("nosuchmodule", json!({"a": 1}))]), &[&bob]);

@@ -25,10 +25,10 @@ fn load_config(flags: &Flags) -> anyhow::Result<(AgentConfig, Option<PathBuf>)> 
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    // Half the CPUs, at least one, as the original's GOMAXPROCS.
-    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads((cpus / 2).max(1))
+    // One thread is plenty: modules run in child processes, and the agent's
+    // own work (heartbeats, verification, relay I/O) is small. Every extra
+    // thread costs resident memory on every host of the fleet.
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the runtime")
