@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use mig_protocol::gcfg::{Document, GcfgError};
+pub use mig_store::PostgresSection;
 
 /// Why the configuration is refused.
 #[derive(Debug, thiserror::Error)]
@@ -53,18 +54,6 @@ pub struct ServerSection {
     /// Path prefix of every route, such as `/api/v1`.
     pub baseroute: String,
     pub client_public_ip: ClientPublicIp,
-}
-
-/// `[postgres]`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct PostgresSection {
-    pub host: String,
-    pub port: u16,
-    pub dbname: String,
-    pub user: String,
-    pub password: String,
-    pub sslmode: String,
-    pub max_conn: u32,
 }
 
 /// `[logging]` (mode and level are honoured; logs go to stdout).
@@ -116,39 +105,6 @@ impl ApiConfig {
     }
 }
 
-impl PostgresSection {
-    /// The connection URL (user, password and database name percent-encoded).
-    pub fn url(&self) -> String {
-        let mut url = format!("postgres://{}", percent_encode(&self.user));
-        if !self.password.is_empty() {
-            url.push(':');
-            url.push_str(&percent_encode(&self.password));
-        }
-        url.push_str(&format!(
-            "@{}:{}/{}",
-            self.host,
-            self.port,
-            percent_encode(&self.dbname)
-        ));
-        if !self.sslmode.is_empty() {
-            url.push_str(&format!("?sslmode={}", percent_encode(&self.sslmode)));
-        }
-        url
-    }
-}
-
-fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
 const KNOWN: &[(&str, &[&str])] = &[
     ("authentication", &["enabled", "tokenduration"]),
     ("manifest", &["requiredsignatures"]),
@@ -156,12 +112,7 @@ const KNOWN: &[(&str, &[&str])] = &[
         "server",
         &["ip", "port", "host", "baseroute", "clientpublicip"],
     ),
-    (
-        "postgres",
-        &[
-            "host", "port", "dbname", "user", "password", "sslmode", "maxconn",
-        ],
-    ),
+    ("postgres", PostgresSection::KEYS),
     (
         "logging",
         &[
@@ -225,15 +176,11 @@ impl RawConfig {
                     raw.server.clientpublicip = section.string("clientpublicip")?;
                 }
                 "postgres" => {
-                    raw.postgres = PostgresSection {
-                        host: section.string("host")?.unwrap_or_default(),
-                        port: section.int("port")?.unwrap_or(5432),
-                        dbname: section.string("dbname")?.unwrap_or_default(),
-                        user: section.string("user")?.unwrap_or_default(),
-                        password: section.string("password")?.unwrap_or_default(),
-                        sslmode: section.string("sslmode")?.unwrap_or_default(),
-                        max_conn: section.int("maxconn")?.unwrap_or(0),
-                    }
+                    let defaults = PostgresSection {
+                        port: 5432,
+                        ..PostgresSection::default()
+                    };
+                    raw.postgres = PostgresSection::read(Some(section), &defaults)?;
                 }
                 _ => {
                     raw.logging = LoggingSection {

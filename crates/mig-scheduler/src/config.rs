@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use mig_protocol::gcfg::{Document, GcfgError, Section};
+pub use mig_store::PostgresSection;
 
 /// The validated configuration of a scheduler.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,39 +47,6 @@ pub struct PeriodicSection {
     /// Kept for compatibility: mig-rs has no spool to clean.
     pub delete_after: Duration,
     pub queues_cleanup_freq: Duration,
-}
-
-/// `[postgres]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PostgresSection {
-    pub host: String,
-    pub port: u16,
-    pub dbname: String,
-    pub user: String,
-    pub password: String,
-    pub sslmode: String,
-    pub max_conn: u32,
-}
-
-impl PostgresSection {
-    /// The connection URL (user and password percent-encoded, unlike the original).
-    pub fn url(&self) -> String {
-        let mut url = format!("postgres://{}", percent_encode(&self.user));
-        if !self.password.is_empty() {
-            url.push(':');
-            url.push_str(&percent_encode(&self.password));
-        }
-        url.push_str(&format!(
-            "@{}:{}/{}",
-            self.host,
-            self.port,
-            percent_encode(&self.dbname)
-        ));
-        if !self.sslmode.is_empty() {
-            url.push_str(&format!("?sslmode={}", self.sslmode));
-        }
-        url
-    }
 }
 
 /// `[mq]`.
@@ -279,15 +247,18 @@ impl SchedulerConfig {
                     Duration::from_secs(24 * 3600),
                 )?,
             },
-            postgres: PostgresSection {
-                host: string(postgres, "host", "127.0.0.1")?,
-                port: number(postgres, "port", 5432u16)?,
-                dbname: string(postgres, "dbname", "mig")?,
-                user: string(postgres, "user", "migscheduler")?,
-                password: string(postgres, "password", "")?,
-                sslmode: string(postgres, "sslmode", "disable")?,
-                max_conn: number(postgres, "maxconn", 10u32)?,
-            },
+            postgres: PostgresSection::read(
+                postgres,
+                &PostgresSection {
+                    host: "127.0.0.1".into(),
+                    port: 5432,
+                    dbname: "mig".into(),
+                    user: "migscheduler".into(),
+                    password: String::new(),
+                    sslmode: "disable".into(),
+                    max_conn: 10,
+                },
+            )?,
             mq: MqSection {
                 host: string(mq, "host", "127.0.0.1")?,
                 port: number(mq, "port", if use_tls { 5671u16 } else { 5672u16 })?,

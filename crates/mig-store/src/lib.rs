@@ -15,6 +15,7 @@
 //! placeholders and the [`target::TargetParam`]s the stores bind.
 
 mod common;
+pub mod config;
 pub mod postgres;
 pub mod roles;
 pub mod search;
@@ -22,6 +23,7 @@ pub mod sqlite;
 pub mod store;
 pub mod target;
 
+pub use config::PostgresSection;
 pub use postgres::{PgConfig, PgStore};
 pub use sqlite::SqliteStore;
 pub use store::{
