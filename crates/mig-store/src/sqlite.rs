@@ -1040,10 +1040,11 @@ impl Store for SqliteStore {
         let stats = AgentsStats {
             timestamp: GoTime::from(now),
             onlineagents: online_by_version.iter().map(|sum| sum.count).sum(),
-            onlineagentsbyversion: Some(online_by_version),
+            // Go's nil slice: `null` when no agent, as the original stored it.
+            onlineagentsbyversion: (!online_by_version.is_empty()).then_some(online_by_version),
             onlineendpoints: counts[0],
             idleagents: idle_by_version.iter().map(|sum| sum.count).sum(),
-            idleagentsbyversion: Some(idle_by_version),
+            idleagentsbyversion: (!idle_by_version.is_empty()).then_some(idle_by_version),
             idleendpoints: counts[1],
             newendpoints: counts[2],
             multiagentsendpoints: counts[3],

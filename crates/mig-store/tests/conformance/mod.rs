@@ -35,6 +35,7 @@ macro_rules! conformance_suite {
             target_agents_binds_and_picks_one_per_queueloc,
             mark_inactive_agents_offline_before_idle,
             record_agents_stats_on_a_small_fleet,
+            record_agents_stats_of_an_empty_fleet_writes_null_versions,
             duplicates_and_destroyed_agents,
             stale_queuelocs_are_the_all_offline_ones,
             investigators_and_scheduler_identity,
@@ -925,6 +926,18 @@ pub async fn record_agents_stats_on_a_small_fleet<S: Store>(store: &S) {
     let hourly_skipped = store.record_agents_stats(now, false).await.unwrap();
     assert_eq!(hourly_skipped.newendpoints, 0.0);
     assert_eq!(hourly_skipped.onlineagents, 3.0);
+}
+
+/// An empty fleet: the per-version sums are Go nil slices (`null`), as the
+/// original stored them, and read back so.
+pub async fn record_agents_stats_of_an_empty_fleet_writes_null_versions<S: Store>(store: &S) {
+    let stats = store.record_agents_stats(now(), true).await.unwrap();
+    assert_eq!(stats.onlineagentsbyversion, None);
+    assert_eq!(stats.idleagentsbyversion, None);
+    let stored = store.latest_agents_stats().await.unwrap().unwrap();
+    assert_eq!(stored.onlineagentsbyversion, None);
+    assert_eq!(stored.idleagentsbyversion, None);
+    assert_eq!(stored.onlineagents, 0.0);
 }
 
 pub async fn duplicates_and_destroyed_agents<S: Store>(store: &S) {
