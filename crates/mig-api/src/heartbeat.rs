@@ -36,7 +36,11 @@ pub(crate) async fn get_ip<S: Store>(
 
 /// The plain JSON answer of `POST /heartbeat`: `{"error":null}` or `{"error":"…"}`, with a newline.
 fn heartbeat_answer(status: StatusCode, error: Option<String>) -> Response {
-    let body = format!("{}\n", serde_json::json!({ "error": error }));
+    // The original wrote it with json.Encoder: Go's encoding plus a newline.
+    let body = format!(
+        "{}\n",
+        mig_protocol::gojson::to_string(&mig_protocol::agent::HeartbeatAnswer { error })
+    );
     let mut response = (status, body).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,

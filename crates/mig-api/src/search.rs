@@ -6,114 +6,13 @@
 use axum::extract::State;
 use chrono::{DateTime, Utc};
 use mig_protocol::collection::{Data, Item};
+use mig_protocol::search::{INFINITY, Pagination, SearchParameters, WINDOW_HOURS};
 use mig_protocol::{GoTime, Id};
 use mig_store::search::{SearchFilter, SearchType};
-use serde::Serialize;
 
 use crate::error::{ApiError, Reply};
 use crate::query::QueryParams;
 use crate::{AppState, Store};
-
-/// The "no id filter" sentinel.
-const INFINITY: &str = "∞";
-/// The default window around now: 39600 hours.
-const WINDOW_HOURS: i64 = 39600;
-
-/// The search parameters as the original prints them (keys in Go's order).
-#[derive(Debug, Clone, Serialize)]
-struct Parameters {
-    actionid: String,
-    actionname: String,
-    after: GoTime,
-    agentid: String,
-    agentname: String,
-    agentversion: String,
-    before: GoTime,
-    commandid: String,
-    foundanything: bool,
-    investigatorid: String,
-    investigatorname: String,
-    limit: f64,
-    loaderid: String,
-    loadername: String,
-    manifestid: String,
-    manifestname: String,
-    offset: f64,
-    report: String,
-    status: String,
-    target: String,
-    threatfamily: String,
-    #[serde(rename = "type")]
-    kind: String,
-}
-
-impl Parameters {
-    fn defaults(now: DateTime<Utc>) -> Self {
-        let window = chrono::Duration::hours(WINDOW_HOURS);
-        Self {
-            actionid: INFINITY.to_owned(),
-            actionname: "%".to_owned(),
-            after: GoTime((now - window).fixed_offset()),
-            agentid: INFINITY.to_owned(),
-            agentname: "%".to_owned(),
-            agentversion: "%".to_owned(),
-            before: GoTime((now + window).fixed_offset()),
-            commandid: INFINITY.to_owned(),
-            foundanything: false,
-            investigatorid: INFINITY.to_owned(),
-            investigatorname: "%".to_owned(),
-            limit: 100.0,
-            loaderid: INFINITY.to_owned(),
-            loadername: "%".to_owned(),
-            manifestid: INFINITY.to_owned(),
-            manifestname: "%".to_owned(),
-            offset: 0.0,
-            report: String::new(),
-            status: "%".to_owned(),
-            target: String::new(),
-            threatfamily: "%".to_owned(),
-            kind: "action".to_owned(),
-        }
-    }
-
-    /// `Parameters.String()` (§5.5), for the pagination link.
-    fn query_string(&self) -> String {
-        let mut out = format!(
-            "type={}&after={}&before={}",
-            self.kind, self.after, self.before
-        );
-        let ids_and_names = [
-            ("actionid", &self.actionid, INFINITY),
-            ("actionname", &self.actionname, "%"),
-            ("agentid", &self.agentid, INFINITY),
-            ("agentname", &self.agentname, "%"),
-            ("agentversion", &self.agentversion, "%"),
-            ("commandid", &self.commandid, INFINITY),
-            ("investigatorid", &self.investigatorid, INFINITY),
-            ("investigatorname", &self.investigatorname, "%"),
-            ("loaderid", &self.loaderid, INFINITY),
-            ("loadername", &self.loadername, "%"),
-            ("manifestname", &self.manifestname, "%"),
-            ("manifestid", &self.manifestid, INFINITY),
-        ];
-        for (name, value, default) in ids_and_names {
-            if value != default {
-                out.push_str(&format!("&{name}={value}"));
-            }
-        }
-        out.push_str(&format!("&limit={:.0}", self.limit));
-        if self.offset != 0.0 {
-            out.push_str(&format!("&offset={:.0}", self.offset));
-        }
-        if self.status != "%" {
-            out.push_str(&format!("&status={}", self.status));
-        }
-        if self.threatfamily != "%" {
-            out.push_str(&format!("&threatfamily={}", self.threatfamily));
-        }
-        out.replace(['%', '*', '+'], "%25")
-    }
-}
 
 fn parse_time(text: &str, which: &str) -> Result<GoTime, String> {
     GoTime::parse(text)
@@ -129,8 +28,8 @@ fn parse_number(text: &str, message: &str) -> Result<f64, String> {
 }
 
 /// Reads the parameters (first value of each name; unknown names ignored).
-fn read_parameters(query: &QueryParams, now: DateTime<Utc>) -> Result<Parameters, String> {
-    let mut p = Parameters::defaults(now);
+fn read_parameters(query: &QueryParams, now: DateTime<Utc>) -> Result<SearchParameters, String> {
+    let mut p = SearchParameters::defaults(now);
     let text = |name: &str| query.get(name).map(str::to_owned);
     if let Some(kind) = text("type") {
         p.kind = kind;
@@ -191,7 +90,11 @@ fn pattern(value: &str) -> Option<String> {
 }
 
 /// The store's filter; date filters apply only when tighter than the default by over an hour.
-fn filter(p: &Parameters, found: Option<bool>, now: DateTime<Utc>) -> Result<SearchFilter, String> {
+fn filter(
+    p: &SearchParameters,
+    found: Option<bool>,
+    now: DateTime<Utc>,
+) -> Result<SearchFilter, String> {
     let window = chrono::Duration::hours(WINDOW_HOURS);
     let hour = chrono::Duration::hours(1);
     let before = p.before.to_utc();
@@ -228,17 +131,17 @@ pub(crate) async fn search<S: Store>(
         uri.path_and_query().map_or(uri.path(), |pq| pq.as_str())
     );
     let parameters_item =
-        |p: &Parameters| Item::with_data(href.clone(), Data::new("search parameters", p));
+        |p: &SearchParameters| Item::with_data(href.clone(), Data::new("search parameters", p));
     let mut p = match read_parameters(&query, now) {
         Ok(p) => p,
         Err(message) => {
             return Err(ApiError::WithItems {
                 error: Box::new(ApiError::Internal(message)),
-                items: vec![parameters_item(&Parameters::defaults(now))],
+                items: vec![parameters_item(&SearchParameters::defaults(now))],
             });
         }
     };
-    let fail = |error: ApiError, p: &Parameters| ApiError::WithItems {
+    let fail = |error: ApiError, p: &SearchParameters| ApiError::WithItems {
         error: Box::new(error),
         items: vec![parameters_item(p)],
     };
@@ -267,12 +170,6 @@ pub(crate) async fn search<S: Store>(
     if p.offset > 0.0 {
         let mut next = p.clone();
         next.offset += next.limit;
-        #[derive(Serialize)]
-        struct Pagination {
-            limit: f64,
-            offset: f64,
-            next: String,
-        }
         items.push(Item::with_data(
             href.clone(),
             Data::new(
@@ -291,7 +188,7 @@ pub(crate) async fn search<S: Store>(
 
 async fn run<S: Store>(
     state: &AppState<S>,
-    p: &Parameters,
+    p: &SearchParameters,
     found: Option<bool>,
     now: DateTime<Utc>,
     base: &str,

@@ -215,6 +215,13 @@ impl Agent {
     }
 }
 
+/// The API's answer to `POST /heartbeat`: `{"error":null}` or `{"error":"…"}`
+/// (followed by a newline on the wire).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeartbeatAnswer {
+    pub error: Option<String>,
+}
+
 /// Fleet counters written periodically by the scheduler (`agents_stats`, dashboard).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]

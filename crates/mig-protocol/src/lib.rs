@@ -31,6 +31,7 @@ pub mod id;
 pub mod investigator;
 pub mod pgp;
 pub mod relay;
+pub mod search;
 pub mod status;
 
 pub use action::{Action, Operation};
