@@ -178,7 +178,9 @@ fn check_collection(what: &str, body: &str) -> usize {
                 "command" => assert_canonical::<Command>(&what, raw),
                 "agent" => assert_canonical::<Agent>(&what, raw),
                 "investigator" => assert_canonical::<Investigator>(&what, raw),
-                "search parameters" => assert_canonical::<mig_protocol::search::SearchParameters>(&what, raw),
+                "search parameters" => {
+                    assert_canonical::<mig_protocol::search::SearchParameters>(&what, raw)
+                }
                 _ => continue,
             }
             checked += 1;
