@@ -16,6 +16,7 @@
 
 mod common;
 pub mod config;
+mod dialect;
 pub mod postgres;
 pub mod roles;
 pub mod search;
