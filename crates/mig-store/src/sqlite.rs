@@ -217,20 +217,6 @@ fn bind_target<'q>(
     query
 }
 
-/// Turns `$n` placeholders of the shared SQL into SQLite's `?n`.
-fn sqlite_placeholders(sql: &str) -> String {
-    let mut out = String::with_capacity(sql.len());
-    let mut chars = sql.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
-            out.push('?');
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path`, or a private in-memory
     /// database for `":memory:"`, and applies the migrations.
@@ -1024,7 +1010,7 @@ impl Store for SqliteStore {
                 counts.push(0.0);
                 continue;
             }
-            let text = sqlite_placeholders(sql);
+            let text = crate::dialect::placeholders(crate::target::Dialect::Sqlite, sql);
             let mut query = sqlx::query_scalar::<_, i64>(AssertSqlSafe(text));
             if sql.contains("$2") {
                 query = query.bind(day_ago.clone()).bind(week_ago.clone());
