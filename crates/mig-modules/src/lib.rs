@@ -15,12 +15,14 @@
 
 pub mod agentdestroy;
 pub mod duration;
+pub mod example;
 pub mod file;
 pub mod netstat;
 pub mod ping;
 pub mod pkg;
 pub mod registry;
 pub mod result;
+pub mod scribe;
 pub mod sshkey;
 pub mod timedrift;
 

@@ -10,11 +10,13 @@ use mig_protocol::command::ModuleMessage;
 use mig_protocol::gojson;
 
 use crate::agentdestroy::AgentDestroy;
+use crate::example::Example;
 use crate::file::File;
 use crate::netstat::Netstat;
 use crate::ping::Ping;
 use crate::pkg::Pkg;
 use crate::result::{Module, ModuleContext, TypedResult, typed_from_wire};
+use crate::scribe::Scribe;
 use crate::sshkey::Sshkey;
 use crate::timedrift::Timedrift;
 
@@ -22,10 +24,12 @@ use crate::timedrift::Timedrift;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ModuleName {
     AgentDestroy,
+    Example,
     File,
     Netstat,
     Ping,
     Pkg,
+    Scribe,
     Sshkey,
     Timedrift,
 }
@@ -36,6 +40,10 @@ macro_rules! with_module {
         match $name {
             ModuleName::AgentDestroy => {
                 type $module = AgentDestroy;
+                $body
+            }
+            ModuleName::Example => {
+                type $module = Example;
                 $body
             }
             ModuleName::File => {
@@ -54,6 +62,10 @@ macro_rules! with_module {
                 type $module = Pkg;
                 $body
             }
+            ModuleName::Scribe => {
+                type $module = Scribe;
+                $body
+            }
             ModuleName::Sshkey => {
                 type $module = Sshkey;
                 $body
@@ -67,9 +79,21 @@ macro_rules! with_module {
 }
 
 impl ModuleName {
-    /// Every module of this build, as advertised in the agent's environment.
-    pub const ALL: &'static [ModuleName] =
-        &[ModuleName::AgentDestroy, ModuleName::File, ModuleName::Ping];
+    /// Every module of this build, as advertised in the agent's environment:
+    /// the original's default pack (without the persistent fswatch), plus
+    /// `example` with the `modexample` feature.
+    pub const ALL: &'static [ModuleName] = &[
+        ModuleName::AgentDestroy,
+        ModuleName::File,
+        ModuleName::Netstat,
+        ModuleName::Ping,
+        ModuleName::Pkg,
+        ModuleName::Scribe,
+        ModuleName::Sshkey,
+        ModuleName::Timedrift,
+        #[cfg(feature = "modexample")]
+        ModuleName::Example,
+    ];
 
     /// The registry name.
     pub fn as_str(self) -> &'static str {
@@ -235,5 +259,28 @@ mod tests {
         );
         assert_eq!(ModuleName::parse("AgentDestroy"), None);
         assert!(ModuleName::names().contains(&"agentdestroy".to_owned()));
+    }
+
+    /// Every default-pack module the agent can run is advertised and found by
+    /// name (the modules merged after ping had been left out).
+    #[test]
+    fn default_pack_is_registered() {
+        for name in [
+            "agentdestroy",
+            "file",
+            "netstat",
+            "ping",
+            "pkg",
+            "scribe",
+            "sshkey",
+            "timedrift",
+        ] {
+            let module = ModuleName::parse(name).unwrap_or_else(|| panic!("{name} missing"));
+            assert_eq!(module.as_str(), name);
+        }
+        assert_eq!(
+            ModuleName::parse("example").is_some(),
+            cfg!(feature = "modexample")
+        );
     }
 }
