@@ -23,7 +23,7 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::json;
@@ -36,7 +36,7 @@ struct Figures {
     verify_us: Vec<u64>,
 }
 
-async fn measure(binary: &PathBuf, frame_query: Option<&str>) -> Figures {
+async fn measure(binary: &Path, frame_query: Option<&str>) -> Figures {
     let setup = AgentSetup {
         heartbeat_freq: "1s",
         ..AgentSetup::default()
