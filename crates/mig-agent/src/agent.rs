@@ -36,6 +36,12 @@ pub const VERSION: &str = match option_env!("MIG_AGENT_VERSION") {
 /// How long check-in mode waits for another command before exiting.
 pub const CHECKIN_IDLE: Duration = Duration::from_secs(3);
 
+/// The AMQP frame size the agent negotiates: the protocol's minimum. lapin
+/// buffers 32 frames each way, so RabbitMQ's 128 KiB frames would keep 8 MiB
+/// resident on every host; commands are small and results are split into
+/// more frames. A `frame_max=` in the relay URL's query overrides it.
+pub const AGENT_FRAME_MAX: u32 = 4096;
+
 /// Errors that stop the agent.
 #[derive(Debug, thiserror::Error)]
 pub enum AgentError {
@@ -156,6 +162,9 @@ pub fn relay_config(config: &AgentConfig, hostname: &str) -> Result<AmqpConfig, 
         amqp.proxies.push(proxy);
     }
     amqp.connection_name = Some(format!("mig-agent {hostname}"));
+    if !config.relay.contains("frame_max=") {
+        amqp.frame_max = Some(AGENT_FRAME_MAX);
+    }
     if config.relay.starts_with("amqps://") {
         let missing = |what: &str| {
             mig_relay::RelayError::Config(format!("an amqps relay needs [certs] {what}"))

@@ -80,7 +80,7 @@ impl HeartbeatForm {
 /// Where and how much the agent logs (§8.19).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoggingConfig {
-    /// `stdout`, `file` or `syslog` (syslog falls back to stdout in this build).
+    /// `stdout`, `file` or `syslog`; anything else is stdout.
     pub mode: String,
     /// A syslog level name: `emerg` … `debug`.
     pub level: String,
@@ -88,6 +88,12 @@ pub struct LoggingConfig {
     pub file: PathBuf,
     /// Rotate the log file to `<file>.1` past this many bytes (0 = never).
     pub max_file_size: u64,
+    /// The syslog server of the `syslog` mode; empty: the local `/dev/log`.
+    pub host: String,
+    /// The syslog server's port (0: 514).
+    pub port: u16,
+    /// `udp` or `tcp`, towards the syslog server.
+    pub protocol: String,
 }
 
 /// The agent's effective configuration.
@@ -169,6 +175,9 @@ impl Default for AgentConfig {
                 level: "info".to_owned(),
                 file: PathBuf::from("/var/log/mig-agent.log"),
                 max_file_size: 0,
+                host: String::new(),
+                port: 0,
+                protocol: "udp".to_owned(),
             },
             relay: "amqp://guest:guest@localhost:5672/".to_owned(),
             api: "http://localhost:1664/api/v1/".to_owned(),
@@ -388,6 +397,18 @@ impl AgentConfig {
             self.logging.file = PathBuf::from(file);
         }
         set(&mut self.logging.max_file_size, section.int("maxfilesize")?);
+        set(&mut self.logging.host, section.string("host")?);
+        set(&mut self.logging.port, section.int("port")?);
+        if let Some(protocol) = section.string("protocol")? {
+            let protocol = protocol.to_ascii_lowercase();
+            if protocol != "udp" && protocol != "tcp" {
+                return Err(section.error(
+                    "protocol",
+                    format!("unknown syslog protocol {protocol:?}: expected udp or tcp"),
+                ));
+            }
+            self.logging.protocol = protocol;
+        }
         Ok(())
     }
 
@@ -468,6 +489,9 @@ impl AgentConfig {
             escape(&self.logging.file.display().to_string())
         );
         let _ = writeln!(out, "    maxfilesize = {}", self.logging.max_file_size);
+        let _ = writeln!(out, "    host = \"{}\"", escape(&self.logging.host));
+        let _ = writeln!(out, "    port = {}", self.logging.port);
+        let _ = writeln!(out, "    protocol = \"{}\"", escape(&self.logging.protocol));
         out.push_str("[stats]\n");
         let _ = writeln!(out, "    maxactions = {}", self.max_actions);
         out.push_str("[certs]\n");
@@ -566,11 +590,45 @@ mod tests {
     }
 
     #[test]
+    fn syslog_keys() {
+        let mut config = AgentConfig::default();
+        assert_eq!(config.logging.protocol, "udp");
+        config
+            .apply_text(
+                "mig-agent.cfg",
+                "[logging]\nmode = \"syslog\"\nhost = \"logs.example.net\"\nport = 1514\n\
+                 protocol = \"TCP\"\n",
+            )
+            .unwrap();
+        assert_eq!(config.logging.mode, "syslog");
+        assert_eq!(config.logging.host, "logs.example.net");
+        assert_eq!(config.logging.port, 1514);
+        assert_eq!(config.logging.protocol, "tcp");
+        let error = config
+            .apply_text("mig-agent.cfg", "[logging]\nprotocol = \"sctp\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with("mig-agent.cfg:2: [logging] protocol: unknown syslog protocol"),
+            "{error}"
+        );
+        let error = config
+            .apply_text("mig-agent.cfg", "[logging]\nport = 70000\n")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("[logging] port"), "{error}");
+    }
+
+    #[test]
     fn render_reads_back() {
         let mut config = AgentConfig::default();
         config.tags.insert("operator".into(), "it's us".into());
         config.ca_cert = Some(PathBuf::from("/etc/mig/ca.pem"));
         config.public_key_files.push(PathBuf::from("/k.asc"));
+        config.logging.mode = "syslog".into();
+        config.logging.host = "logs.example.net".into();
+        config.logging.port = 1514;
+        config.logging.protocol = "tcp".into();
         let mut again = AgentConfig::default();
         again.apply_text("rendered", &config.render()).unwrap();
         again.source = config.source.clone();

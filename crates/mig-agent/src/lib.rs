@@ -16,7 +16,7 @@
 //!
 //! [`http`] is the agent's small HTTP client and server (API heartbeats and
 //! public IP, stat socket); [`service`] installs the systemd unit; [`logging`]
-//! sets up `tracing`.
+//! sets up `tracing`, with [`syslog`] as one of its outputs.
 
 pub mod agent;
 pub mod config;
@@ -32,6 +32,7 @@ pub mod replay;
 pub mod runner;
 pub mod service;
 pub mod stat;
+pub mod syslog;
 
 pub use agent::{Mode, RunOptions, run};
 pub use config::AgentConfig;

@@ -1,7 +1,7 @@
 //! Logging (spec protocol.md §8.19) through `tracing`: one line per event
-//! with its fields (`action_id`, `command_id`, …), on stdout or in a file that
-//! rotates to `<file>.1` past `maxfilesize` bytes. Syslog is not built in: it
-//! falls back to stdout with a warning.
+//! with its fields (`action_id`, `command_id`, …), on stdout, in a file that
+//! rotates to `<file>.1` past `maxfilesize` bytes, or to syslog ([`syslog`]:
+//! `host`/`port`/`protocol`, or the local `/dev/log` when `host` is empty).
 //!
 //! An absent `[logging] level` keeps the built-in `info` (the original then
 //! logged nothing).
@@ -114,10 +114,24 @@ pub fn init(config: &LoggingConfig, debug: bool) {
             }
         }
     }
-    let _ = builder.try_init();
     if mode == "syslog" {
-        tracing::warn!("syslog logging is not built in, logging to stdout");
+        match crate::syslog::Syslog::connect(config) {
+            Ok(syslog) => {
+                // Syslog stamps each message itself.
+                let _ = builder
+                    .without_time()
+                    .with_writer(crate::syslog::MakeSyslogWriter::new(syslog))
+                    .try_init();
+                return;
+            }
+            Err(error) => {
+                let _ = builder.try_init();
+                tracing::warn!(%error, "cannot reach syslog, logging to stdout");
+                return;
+            }
+        }
     }
+    let _ = builder.try_init();
 }
 
 /// Logging for a module child process: warnings and errors on stderr only

@@ -144,24 +144,10 @@ impl Sandbox {
 
     /// Starts the agent; its logs go to `agent.log` in the sandbox.
     pub fn start_agent(&self) -> RunningAgent {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.dir.path().join("agent.log"))
-            .unwrap();
         // MIG_AGENT_BIN runs another build (e.g. the release binary) under the same tests.
         let binary = std::env::var("MIG_AGENT_BIN")
             .unwrap_or_else(|_| env!("CARGO_BIN_EXE_mig-agent").to_owned());
-        let child = std::process::Command::new(binary)
-            .arg("-f")
-            .arg("-c")
-            .arg(&self.config)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        RunningAgent { child }
+        self.start_binary(Path::new(&binary))
     }
 
     pub fn log(&self) -> String {
@@ -325,4 +311,85 @@ pub fn errors(command: &Command) -> String {
         .flat_map(|result| result.errors.iter().flatten().cloned())
         .collect::<Vec<_>>()
         .join(" | ")
+}
+
+/// The resident memory of a process, from `/proc/<pid>/status` (kB).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Resident {
+    pub vm_rss: u64,
+    pub rss_anon: u64,
+    pub rss_file: u64,
+    pub threads: u64,
+}
+
+impl Resident {
+    pub fn of(pid: u32) -> Self {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let field = |name: &str| -> u64 {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix(name))
+                .and_then(|value| value.trim().trim_end_matches(" kB").trim().parse().ok())
+                .unwrap_or_else(|| panic!("no {name} in /proc/{pid}/status"))
+        };
+        Self {
+            vm_rss: field("VmRSS:"),
+            rss_anon: field("RssAnon:"),
+            rss_file: field("RssFile:"),
+            threads: field("Threads:"),
+        }
+    }
+}
+
+/// The resident kB of a process by mapping (file name, `[heap]`, `[anon]`…),
+/// largest first.
+pub fn resident_by_mapping(pid: u32) -> Vec<(String, u64)> {
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap_or_default();
+    let mut by_name = std::collections::BTreeMap::<String, u64>::new();
+    let mut current = String::new();
+    for line in smaps.lines() {
+        let mut fields = line.split_whitespace();
+        let first = fields.next().unwrap_or_default();
+        if first.contains('-') && first.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+            let name = fields.skip(4).collect::<Vec<_>>().join(" ");
+            current = if name.is_empty() {
+                "[anon]".into()
+            } else {
+                name
+            };
+        } else if first == "Rss:" {
+            let kb: u64 = fields.next().and_then(|kb| kb.parse().ok()).unwrap_or(0);
+            *by_name.entry(current.clone()).or_default() += kb;
+        }
+    }
+    let mut sorted: Vec<_> = by_name.into_iter().collect();
+    sorted.sort_by_key(|entry| std::cmp::Reverse(entry.1));
+    sorted
+}
+
+impl Sandbox {
+    /// Rewrites the agent's configuration file with `edit`.
+    pub fn edit_config(&self, edit: impl FnOnce(String) -> String) {
+        let text = std::fs::read_to_string(&self.config).unwrap();
+        std::fs::write(&self.config, edit(text)).unwrap();
+    }
+
+    /// Starts `binary`; its logs go to `agent.log` in the sandbox.
+    pub fn start_binary(&self, binary: &Path) -> RunningAgent {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("agent.log"))
+            .unwrap();
+        let child = std::process::Command::new(binary)
+            .arg("-f")
+            .arg("-c")
+            .arg(&self.config)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        RunningAgent { child }
+    }
 }
