@@ -168,7 +168,10 @@ pub fn child_main(
         module,
         input,
         output,
-        &ModuleContext { extra_privacy },
+        &ModuleContext {
+            extra_privacy,
+            ..ModuleContext::default()
+        },
         pretty,
     )
 }

@@ -16,7 +16,9 @@
 pub mod agentdestroy;
 pub mod duration;
 pub mod file;
+pub mod memory;
 pub mod netstat;
+pub mod persist;
 pub mod ping;
 pub mod pkg;
 pub mod registry;

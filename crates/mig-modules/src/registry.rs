@@ -11,7 +11,11 @@ use mig_protocol::gojson;
 
 use crate::agentdestroy::AgentDestroy;
 use crate::file::File;
+use crate::memory::Memory;
 use crate::netstat::Netstat;
+use crate::persist::dispatch::Dispatch;
+use crate::persist::examplepersist::ExamplePersist;
+use crate::persist::fswatch::Fswatch;
 use crate::ping::Ping;
 use crate::pkg::Pkg;
 use crate::result::{Module, ModuleContext, TypedResult, typed_from_wire};
@@ -22,7 +26,11 @@ use crate::timedrift::Timedrift;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ModuleName {
     AgentDestroy,
+    Dispatch,
+    ExamplePersist,
     File,
+    Fswatch,
+    Memory,
     Netstat,
     Ping,
     Pkg,
@@ -38,8 +46,24 @@ macro_rules! with_module {
                 type $module = AgentDestroy;
                 $body
             }
+            ModuleName::Dispatch => {
+                type $module = Dispatch;
+                $body
+            }
+            ModuleName::ExamplePersist => {
+                type $module = ExamplePersist;
+                $body
+            }
             ModuleName::File => {
                 type $module = File;
+                $body
+            }
+            ModuleName::Fswatch => {
+                type $module = Fswatch;
+                $body
+            }
+            ModuleName::Memory => {
+                type $module = Memory;
                 $body
             }
             ModuleName::Netstat => {
@@ -68,8 +92,15 @@ macro_rules! with_module {
 
 impl ModuleName {
     /// Every module of this build, as advertised in the agent's environment.
-    pub const ALL: &'static [ModuleName] =
-        &[ModuleName::AgentDestroy, ModuleName::File, ModuleName::Ping];
+    pub const ALL: &'static [ModuleName] = &[
+        ModuleName::AgentDestroy,
+        ModuleName::Dispatch,
+        ModuleName::ExamplePersist,
+        ModuleName::File,
+        ModuleName::Fswatch,
+        ModuleName::Memory,
+        ModuleName::Ping,
+    ];
 
     /// The registry name.
     pub fn as_str(self) -> &'static str {
@@ -124,7 +155,7 @@ pub fn print_result(
 }
 
 /// Reads the one input message of a module process.
-fn read_parameters(input: &mut dyn BufRead) -> Result<serde_json::Value, String> {
+fn read_parameters(input: &mut dyn BufRead) -> Result<(serde_json::Value, String), String> {
     let mut line = Vec::new();
     input
         .read_until(b'\n', &mut line)
@@ -136,7 +167,7 @@ fn read_parameters(input: &mut dyn BufRead) -> Result<serde_json::Value, String>
             "ReadInputParameters() -> unexpected input is not module parameters".to_owned(),
         );
     }
-    Ok(message.parameters)
+    Ok((message.parameters, message.persistsock))
 }
 
 /// The whole life of a module child process (`mig-agent -m <module> [-p]`):
@@ -159,7 +190,13 @@ pub fn child_main(
     };
     with_module!(name, M => {
         let result = match read_parameters(input) {
-            Ok(parameters) => run_typed::<M>(&parameters, context),
+            Ok((parameters, persistsock)) => {
+                let context = ModuleContext {
+                    persistsock: (!persistsock.is_empty()).then_some(persistsock),
+                    ..context.clone()
+                };
+                run_typed::<M>(&parameters, &context)
+            }
             Err(message) => M::input_error(message),
         };
         let written = if pretty {
