@@ -281,13 +281,14 @@ pub async fn run_with_relay<R: Relay>(
             pipeline.runner.executable.clone(),
             options.config_file.clone(),
         );
-        let (_registry, mut supervisors) = crate::persist::spawn(
+        let (registry, mut supervisors) = crate::persist::spawn(
             persist_options,
             identity.hostname.clone(),
             persistent_environment,
             config.tags.clone(),
             stop.clone(),
         );
+        pipeline.runner.persistent = registry;
         tasks.spawn(async move { while supervisors.join_next().await.is_some() {} });
     }
     tasks.spawn(

@@ -244,11 +244,6 @@ impl Supervisor {
         stdout: tokio::process::ChildStdout,
         stop: &CancellationToken,
     ) -> Ended {
-        let write = |stdin: &mut tokio::process::ChildStdin, line: String| {
-            let mut line = line;
-            line.push('\n');
-            async move { stdin.write_all(line.as_bytes()).await }
-        };
         if let Err(error) = write(stdin, self.config_line.clone()).await {
             return Ended::Restart(format!("cannot send the configuration: {error}"));
         }
@@ -352,4 +347,10 @@ impl Supervisor {
 /// the query socket in `run_dir`. Returns the exit code.
 pub fn child_main(module: &str, run_dir: &std::path::Path) -> i32 {
     mig_modules::persist::persist_main(module, run_dir)
+}
+
+/// Writes one message line.
+async fn write(stdin: &mut tokio::process::ChildStdin, mut line: String) -> std::io::Result<()> {
+    line.push('\n');
+    stdin.write_all(line.as_bytes()).await
 }

@@ -77,7 +77,14 @@ async fn signals(shutdown: CancellationToken) {
     shutdown.cancel();
 }
 
-fn agent(flags: &Flags, config: AgentConfig, config_file: Option<PathBuf>) -> anyhow::Result<()> {
+fn agent(
+    flags: &Flags,
+    mut config: AgentConfig,
+    config_file: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    if flags.no_persistent {
+        config.spawn_persistent = false;
+    }
     let checkin = flags.mode == "agent-checkin" || config.checkin;
     let foreground = flags.foreground || flags.debug || checkin;
     mig_agent::logging::init(&config.logging, flags.debug);
