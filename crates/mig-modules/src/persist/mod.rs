@@ -198,10 +198,14 @@ fn serve<M: Persistent>(run_dir: &Path) -> i32 {
             }
         }
     });
-    let stdin = std::io::stdin();
-    let mut input = stdin.lock();
+    // The lock is released at once: the reader thread below takes it.
     let mut first = Vec::new();
-    if input.read_until(b'\n', &mut first).unwrap_or(0) == 0 {
+    if std::io::stdin()
+        .lock()
+        .read_until(b'\n', &mut first)
+        .unwrap_or(0)
+        == 0
+    {
         return 0;
     }
     let config = match gojson::from_slice::<ModuleMessage>(&first) {
