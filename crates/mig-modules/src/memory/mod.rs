@@ -157,7 +157,7 @@ enum Kind {
 enum Matcher {
     Name(regex::Regex),
     Content(regex::bytes::Regex),
-    Byte(memmem::Finder<'static>),
+    Byte(Box<memmem::Finder<'static>>),
 }
 
 struct Check {
@@ -265,7 +265,7 @@ fn is_repetition(rest: &[u8]) -> bool {
 
 /// Decodes a hex string as Go's `hex.DecodeString`.
 pub fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     let digit = |byte: u8| (byte as char).to_digit(16);
@@ -351,7 +351,7 @@ fn compile(label: &str, search: &Search) -> Result<CompiledSearch, String> {
                     })?;
                     let span = needle.len();
                     (
-                        Matcher::Byte(memmem::Finder::new(&needle).into_owned()),
+                        Matcher::Byte(Box::new(memmem::Finder::new(&needle).into_owned())),
                         span,
                     )
                 }

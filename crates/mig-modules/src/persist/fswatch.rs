@@ -461,13 +461,13 @@ impl Persistent for Fswatch {
                 });
             match events.recv_timeout(wait) {
                 Ok(event) => {
-                    if let Some(path) = watcher.handle(event)? {
-                        if !pending.iter().any(|(_, known)| *known == path) {
-                            let bound =
-                                u64::try_from(watcher.hash_delay.as_millis()).unwrap_or(u64::MAX);
-                            let delay = Duration::from_millis(jitter(bound));
-                            pending.push((Instant::now() + delay, path));
-                        }
+                    if let Some(path) = watcher.handle(event)?
+                        && !pending.iter().any(|(_, known)| *known == path)
+                    {
+                        let bound =
+                            u64::try_from(watcher.hash_delay.as_millis()).unwrap_or(u64::MAX);
+                        let delay = Duration::from_millis(jitter(bound));
+                        pending.push((Instant::now() + delay, path));
                     }
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
