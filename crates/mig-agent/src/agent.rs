@@ -237,6 +237,7 @@ pub async fn run_with_relay<R: Relay>(
         publicip = %environment.publicip,
         "environment discovered"
     );
+    let persistent_environment = environment.clone();
     let state = Arc::new(Mutex::new(EnvState {
         environment,
         refresh_time: GoTime::now(),
@@ -283,6 +284,21 @@ pub async fn run_with_relay<R: Relay>(
             history,
         };
         tasks.spawn(crate::stat::serve(listener, page, stop.clone()));
+    }
+    if options.mode == Mode::Daemon && config.spawn_persistent {
+        let persist_options = crate::persist::PersistOptions::new(
+            pipeline.runner.executable.clone(),
+            options.config_file.clone(),
+        );
+        let (registry, mut supervisors) = crate::persist::spawn(
+            persist_options,
+            identity.hostname.clone(),
+            persistent_environment,
+            config.tags.clone(),
+            stop.clone(),
+        );
+        pipeline.runner.persistent = registry;
+        tasks.spawn(async move { while supervisors.join_next().await.is_some() {} });
     }
     tasks.spawn(
         Heartbeats {

@@ -113,7 +113,7 @@ pub struct AgentConfig {
     pub checkin: bool,
     /// Modules filter their results (§8.11).
     pub extra_privacy_mode: bool,
-    /// Start persistent modules (none in this build).
+    /// Start the persistent modules in daemon mode (`nopersistmods`, `-n`).
     pub spawn_persistent: bool,
     /// How often the environment is rediscovered (0 = never).
     pub refresh_env: Duration,

@@ -11,7 +11,7 @@
 pub struct Flags {
     /// `-m`: `agent`, `agent-checkin`, or a module to run once on stdin/stdout.
     pub mode: String,
-    /// `-P`: a persistent module to run (not supported by this build).
+    /// `-P`: a persistent module to run (the agent starts them itself).
     pub persistent: Option<String>,
     /// `-c`: the configuration file.
     pub config: Option<String>,
@@ -72,7 +72,7 @@ pub enum FlagError {
 /// The usage text printed with `-h` or a flag error.
 pub const USAGE: &str = "Usage of mig-agent:
   -P string
-    \trun a persistent module (not supported by this build)
+    \trun a persistent module (the agent starts them itself)
   -S\tprint the effective configuration and exit
   -V\tprint the version and exit
   -c string

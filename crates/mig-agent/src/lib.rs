@@ -27,6 +27,7 @@ pub mod http;
 pub mod identity;
 pub mod local;
 pub mod logging;
+pub mod persist;
 pub mod pipeline;
 pub mod replay;
 pub mod runner;

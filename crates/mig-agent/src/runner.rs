@@ -49,6 +49,9 @@ pub struct ModuleRunner {
     pub executable: PathBuf,
     /// The configuration file the agent runs with, passed on as `-c`.
     pub config_file: Option<PathBuf>,
+    /// The query sockets of the running persistent modules (queries to a
+    /// persistent module carry its socket in `persistsock`).
+    pub persistent: crate::persist::Registry,
 }
 
 /// The outcome of one module run.
@@ -73,6 +76,7 @@ impl ModuleRunner {
         Ok(Self {
             executable: std::env::current_exe()?,
             config_file,
+            persistent: crate::persist::Registry::default(),
         })
     }
 
@@ -83,8 +87,22 @@ impl ModuleRunner {
         parameters: &serde_json::Value,
         deadline: Duration,
     ) -> ModuleOutcome {
+        let lowercase = module.to_lowercase();
+        let persistsock = if mig_modules::persist::PERSISTENT_MODULES.contains(&lowercase.as_str())
+        {
+            match self.persistent.socket(&lowercase) {
+                Some(socket) => Some(socket),
+                None => {
+                    return ModuleOutcome::failed(format!(
+                        "runModule() -> module {lowercase} is not registered"
+                    ));
+                }
+            }
+        } else {
+            None
+        };
         let mut command = tokio::process::Command::new(&self.executable);
-        command.arg("-m").arg(module.to_lowercase());
+        command.arg("-m").arg(&lowercase);
         if let Some(config) = &self.config_file {
             command.arg("-c").arg(config);
         }
@@ -101,6 +119,10 @@ impl ModuleRunner {
         };
         let mut input = String::from("{\"class\":\"parameters\",\"parameters\":");
         gojson::write_canonical(&mut input, parameters);
+        if let Some(socket) = &persistsock {
+            input.push_str(",\"persistsock\":");
+            gojson::write_str(&mut input, socket);
+        }
         input.push_str("}\n");
         let stdin = child.stdin.take();
         let stdout = child.stdout.take();
@@ -168,7 +190,10 @@ pub fn child_main(
         module,
         input,
         output,
-        &ModuleContext { extra_privacy },
+        &ModuleContext {
+            extra_privacy,
+            ..ModuleContext::default()
+        },
         pretty,
     )
 }

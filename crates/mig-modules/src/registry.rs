@@ -12,7 +12,11 @@ use mig_protocol::gojson;
 use crate::agentdestroy::AgentDestroy;
 use crate::example::Example;
 use crate::file::File;
+use crate::memory::Memory;
 use crate::netstat::Netstat;
+use crate::persist::dispatch::Dispatch;
+use crate::persist::examplepersist::ExamplePersist;
+use crate::persist::fswatch::Fswatch;
 use crate::ping::Ping;
 use crate::pkg::Pkg;
 use crate::result::{Module, ModuleContext, TypedResult, typed_from_wire};
@@ -24,8 +28,12 @@ use crate::timedrift::Timedrift;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ModuleName {
     AgentDestroy,
+    Dispatch,
     Example,
+    ExamplePersist,
     File,
+    Fswatch,
+    Memory,
     Netstat,
     Ping,
     Pkg,
@@ -42,12 +50,28 @@ macro_rules! with_module {
                 type $module = AgentDestroy;
                 $body
             }
+            ModuleName::Dispatch => {
+                type $module = Dispatch;
+                $body
+            }
             ModuleName::Example => {
                 type $module = Example;
                 $body
             }
+            ModuleName::ExamplePersist => {
+                type $module = ExamplePersist;
+                $body
+            }
             ModuleName::File => {
                 type $module = File;
+                $body
+            }
+            ModuleName::Fswatch => {
+                type $module = Fswatch;
+                $body
+            }
+            ModuleName::Memory => {
+                type $module = Memory;
                 $body
             }
             ModuleName::Netstat => {
@@ -80,11 +104,16 @@ macro_rules! with_module {
 
 impl ModuleName {
     /// Every module of this build, as advertised in the agent's environment:
-    /// the original's default pack (without the persistent fswatch), plus
-    /// `example` with the `modexample` feature.
+    /// the original's default pack (the persistent `fswatch` and `dispatch`
+    /// and the reference `examplepersist` included), plus `example` with the
+    /// `modexample` feature.
     pub const ALL: &'static [ModuleName] = &[
         ModuleName::AgentDestroy,
+        ModuleName::Dispatch,
+        ModuleName::ExamplePersist,
         ModuleName::File,
+        ModuleName::Fswatch,
+        ModuleName::Memory,
         ModuleName::Netstat,
         ModuleName::Ping,
         ModuleName::Pkg,
@@ -148,7 +177,7 @@ pub fn print_result(
 }
 
 /// Reads the one input message of a module process.
-fn read_parameters(input: &mut dyn BufRead) -> Result<serde_json::Value, String> {
+fn read_parameters(input: &mut dyn BufRead) -> Result<(serde_json::Value, String), String> {
     let mut line = Vec::new();
     input
         .read_until(b'\n', &mut line)
@@ -160,7 +189,7 @@ fn read_parameters(input: &mut dyn BufRead) -> Result<serde_json::Value, String>
             "ReadInputParameters() -> unexpected input is not module parameters".to_owned(),
         );
     }
-    Ok(message.parameters)
+    Ok((message.parameters, message.persistsock))
 }
 
 /// The whole life of a module child process (`mig-agent -m <module> [-p]`):
@@ -183,7 +212,13 @@ pub fn child_main(
     };
     with_module!(name, M => {
         let result = match read_parameters(input) {
-            Ok(parameters) => run_typed::<M>(&parameters, context),
+            Ok((parameters, persistsock)) => {
+                let context = ModuleContext {
+                    persistsock: (!persistsock.is_empty()).then_some(persistsock),
+                    ..context.clone()
+                };
+                run_typed::<M>(&parameters, &context)
+            }
             Err(message) => M::input_error(message),
         };
         let written = if pretty {
@@ -267,7 +302,11 @@ mod tests {
     fn default_pack_is_registered() {
         for name in [
             "agentdestroy",
+            "dispatch",
+            "examplepersist",
             "file",
+            "fswatch",
+            "memory",
             "netstat",
             "ping",
             "pkg",

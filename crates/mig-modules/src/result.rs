@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 pub struct ModuleContext {
     /// The agent's `extraprivacymode`: apply [`Module::enhance_privacy`] before printing.
     pub extra_privacy: bool,
+    /// The `persistsock` of the input message: where a persistent module
+    /// answers queries (spec modules.md §2.6).
+    pub persistsock: Option<String>,
 }
 
 /// A module's result with its own element and statistics types. Serialises as

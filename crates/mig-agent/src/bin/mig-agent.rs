@@ -77,7 +77,14 @@ async fn signals(shutdown: CancellationToken) {
     shutdown.cancel();
 }
 
-fn agent(flags: &Flags, config: AgentConfig, config_file: Option<PathBuf>) -> anyhow::Result<()> {
+fn agent(
+    flags: &Flags,
+    mut config: AgentConfig,
+    config_file: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    if flags.no_persistent {
+        config.spawn_persistent = false;
+    }
     let checkin = flags.mode == "agent-checkin" || config.checkin;
     let foreground = flags.foreground || flags.debug || checkin;
     mig_agent::logging::init(&config.logging, flags.debug);
@@ -112,7 +119,12 @@ fn main_result(flags: Flags) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(module) = &flags.persistent {
-        bail!("persistent module {module:?}: persistent modules are not supported by this build");
+        mig_agent::logging::init_child();
+        let run_dir = load_config(&flags)
+            .map(|(config, _)| config.run_dir)
+            .or_else(|_| AgentConfig::builtin().map(|config| config.run_dir))?;
+        let code = mig_agent::persist::child_main(module, &run_dir);
+        return Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)));
     }
     let in_module = flags.mode != "agent" && flags.mode != "agent-checkin";
     if in_module && flags.action_file.is_none() && flags.query.is_none() && !flags.show_config {

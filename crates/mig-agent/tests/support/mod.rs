@@ -109,6 +109,7 @@ impl Sandbox {
                  heartbeat = {}\n\
                  moduletimeout = \"{}\"\n\
                  installservice = off\n\
+                 nopersistmods = on\n\
                  discoverawsmeta = off\n\
                  refreshenv = \"0s\"\n\
                  tags = \"operator:tests\"\n\

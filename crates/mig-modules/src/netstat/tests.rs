@@ -320,6 +320,7 @@ fn live_listener_and_connection_with_owner() {
         &parameters,
         &ModuleContext {
             extra_privacy: true,
+            ..ModuleContext::default()
         },
     );
     let masked: NetstatResult = mig_protocol::gojson::from_str(&json).unwrap();
