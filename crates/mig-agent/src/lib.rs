@@ -19,6 +19,7 @@
 //! sets up `tracing`.
 
 pub mod agent;
+pub mod cli;
 pub mod config;
 pub mod environment;
 pub mod flags;
