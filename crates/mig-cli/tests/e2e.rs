@@ -182,8 +182,8 @@ fn first_investigation() {
     ];
 
     // Database with both investigators; a vhost for the relay.
-    let database = rt.block_on(mig_testkit::TestDatabase::create("migcli_e2e_"));
-    let vhost = mig_testkit::Vhost::create("migcli_e2e_");
+    let database = rt.block_on(mig_testkit::TestDatabase::create("migcli_endtoend_"));
+    let vhost = mig_testkit::Vhost::create("migcli_endtoend_");
     let store = rt.block_on(async {
         let store = PgStore::connect(&database.url(), 4).await.unwrap();
         store.migrate().await.unwrap();

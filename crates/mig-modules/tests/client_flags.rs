@@ -76,7 +76,7 @@ fn file_reference_capture() {
                 "-verbose"
             ]
         ),
-        r#"{"searches":{"s1":{"paths":["/a","/b"],"sizes":["<10m"],"modes":["x"],"mtimes":["<90d"],"md5":["d41d8cd98f00b204e9800998ecf8427e"],"options":{"maxdepth":3,"maxerrors":0,"matchall":false,"macroal":true,"mismatch":["name"],"matchlimit":5,"returnsha256":true,"decompress":true}}}}"#
+        r#"{"searches":{"s1":{"paths":["/a","/b"],"sizes":["\u003c10m"],"modes":["x"],"mtimes":["\u003c90d"],"md5":["d41d8cd98f00b204e9800998ecf8427e"],"options":{"maxdepth":3,"maxerrors":0,"matchall":false,"macroal":true,"mismatch":["name"],"matchlimit":5,"returnsha256":true,"decompress":true}}}}"#
     );
 }
 
