@@ -19,6 +19,7 @@
 //! sets up `tracing`, with [`syslog`] as one of its outputs.
 
 pub mod agent;
+pub mod cli;
 pub mod config;
 pub mod environment;
 pub mod flags;

@@ -2,7 +2,9 @@
 //!
 //! - [`goflag`] — flags parsed as Go's `flag` package does, so the tools keep
 //!   the original interface;
+//! - [`mig`] — `mig`, the command-line investigation tool;
 //! - [`verifier`] — `mig-action-verifier`.
 
-pub mod goflag;
+pub use mig_goflag as goflag;
+pub mod mig;
 pub mod verifier;

@@ -30,6 +30,9 @@ pub struct Migrc {
     pub gpg_keyserver: String,
     /// An API key to send as `X-MIGAPIKEY` instead of signed tokens.
     pub api_key: String,
+    /// mig-rs extension `gpg.secretkeyfile`: sign with this armored secret
+    /// key file instead of running `gpg`.
+    pub secret_key_file: Option<PathBuf>,
     /// Target macros, `name` → target, in file order.
     pub macros: Vec<(String, String)>,
 }
@@ -50,7 +53,16 @@ pub enum MigrcError {
 
 const SECTIONS: &[(&str, &[&str])] = &[
     ("api", &["url", "skipverifycert"]),
-    ("gpg", &["home", "keyid", "keyserver", "useapikeyauth"]),
+    (
+        "gpg",
+        &[
+            "home",
+            "keyid",
+            "keyserver",
+            "useapikeyauth",
+            "secretkeyfile",
+        ],
+    ),
     ("targets", &["macro"]),
 ];
 
@@ -111,6 +123,10 @@ impl Migrc {
             config.gpg_keyid = gpg.string("keyid")?.unwrap_or_default();
             config.gpg_keyserver = gpg.string("keyserver")?.unwrap_or_default();
             config.api_key = gpg.string("useapikeyauth")?.unwrap_or_default();
+            config.secret_key_file = gpg
+                .string("secretkeyfile")?
+                .filter(|path| !path.is_empty())
+                .map(PathBuf::from);
         }
         if let Some(targets) = document.section("targets") {
             for definition in targets.get_all("macro") {

@@ -14,6 +14,7 @@
 //! either form back into the module's types for printing.
 
 pub mod agentdestroy;
+pub mod cli;
 pub mod duration;
 pub mod example;
 pub mod file;

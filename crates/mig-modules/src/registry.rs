@@ -124,6 +124,47 @@ impl ModuleName {
         ModuleName::Example,
     ];
 
+    /// Every module compiled into this crate, whether or not the agent
+    /// advertises it: what `mig` can print results of and build actions for.
+    pub const EVERY: &'static [ModuleName] = &[
+        ModuleName::AgentDestroy,
+        ModuleName::File,
+        ModuleName::Netstat,
+        ModuleName::Ping,
+        ModuleName::Pkg,
+        ModuleName::Sshkey,
+        ModuleName::Timedrift,
+    ];
+
+    /// The module called `name` among [`ModuleName::EVERY`].
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::EVERY
+            .iter()
+            .copied()
+            .find(|module| module.as_str() == name)
+    }
+
+    /// The module's `mig <module>` flag parser; `None` for a module without
+    /// command-line support (`agentdestroy`).
+    pub fn params_parser(self) -> Option<crate::cli::ParamsParser> {
+        match self {
+            ModuleName::AgentDestroy => None,
+            ModuleName::File => Some(crate::file::client::parse_params),
+            ModuleName::Netstat => Some(crate::netstat::client::parse_params),
+            ModuleName::Ping => Some(crate::ping::client::parse_params),
+            ModuleName::Pkg => Some(crate::pkg::client::parse_params),
+            ModuleName::Sshkey => Some(crate::sshkey::client::parse_params),
+            ModuleName::Timedrift => Some(crate::timedrift::client::parse_params),
+            // Their `mig` flags live in mig-cli's `extra_modules` for now.
+            ModuleName::Dispatch
+            | ModuleName::Example
+            | ModuleName::ExamplePersist
+            | ModuleName::Fswatch
+            | ModuleName::Memory
+            | ModuleName::Scribe => None,
+        }
+    }
+
     /// The registry name.
     pub fn as_str(self) -> &'static str {
         with_module!(self, M => M::NAME)

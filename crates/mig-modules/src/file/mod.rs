@@ -22,6 +22,7 @@
 //! ([`render`] builds the result and prints it).
 
 pub mod checks;
+pub mod client;
 pub mod content;
 pub mod params;
 pub mod render;

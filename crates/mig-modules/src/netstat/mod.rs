@@ -9,6 +9,7 @@
 //! process (`pid`, `process`, both omitted when unknown) found through the
 //! socket inodes of `/proc/<pid>/fd` where readable.
 
+pub mod client;
 pub mod procfs;
 #[cfg(test)]
 mod tests;

@@ -10,6 +10,7 @@
 //! (`net.ipv4.ping_group_range`); when neither is permitted the probe fails
 //! with the socket error in `failures`.
 
+pub mod client;
 #[cfg(test)]
 mod tests;
 

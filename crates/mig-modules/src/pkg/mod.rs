@@ -8,6 +8,7 @@
 //! sorted by name and architecture, the name qualified with `:<arch>` as
 //! `dpkg -l` shows it (for `Multi-Arch: same` and foreign packages).
 
+pub mod client;
 #[cfg(test)]
 mod tests;
 

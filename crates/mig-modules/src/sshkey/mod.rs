@@ -8,6 +8,7 @@
 //! keys, and Ed25519, ECDSA and security-key public keys are recognised
 //! instead of silently skipped.
 
+pub mod client;
 pub mod keys;
 #[cfg(test)]
 mod tests;

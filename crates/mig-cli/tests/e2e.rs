@@ -1,0 +1,363 @@
+//! The seed's first investigation end to end, every piece in a process of
+//! its own: `mig file -t allonline -path /etc -name "^passwd$" -content
+//! "^root"` against the API, the scheduler and an agent on PostgreSQL and
+//! RabbitMQ; the investigator signs with their own `gpg`, once with an
+//! ed25519 key and once with an RSA-4096 key, both made here.
+//!
+//! `harness = false`: this executable is also each daemon. With
+//! `MIG_E2E_ROLE=api|scheduler|agent` its `main` runs that role (the agent's
+//! real main, whose module children re-execute this same file with `-m
+//! <module>` and land in the agent main again), so no cross-package binary is
+//! needed.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mig_protocol::pgp::PublicKey;
+use mig_protocol::status::InvestigatorStatus;
+use mig_protocol::{GoTime, Investigator, Permissions};
+use mig_relay::{AmqpConfig, AmqpRelay, Relay};
+use mig_store::{PgStore, Store};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match std::env::var("MIG_E2E_ROLE").as_deref() {
+        Ok("agent") => mig_agent::cli::main(args),
+        Ok("api") => role_api(),
+        Ok("scheduler") => role_scheduler(),
+        _ => {
+            // `cargo test` passes harness flags (`--nocapture`, filters…): a
+            // filter that does not name this test skips it.
+            if let Some(filter) = args.iter().find(|arg| !arg.starts_with('-')) {
+                if !"first_investigation".contains(filter.as_str()) {
+                    return ExitCode::SUCCESS;
+                }
+            }
+            if args.iter().any(|arg| arg == "--list") {
+                println!("first_investigation: test");
+                return ExitCode::SUCCESS;
+            }
+            first_investigation();
+            println!("test first_investigation ... ok");
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set"))
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// The API on `MIG_E2E_PORT` over the database `MIG_E2E_DB`.
+fn role_api() -> ExitCode {
+    runtime().block_on(async {
+        let store = Arc::new(PgStore::connect(&env("MIG_E2E_DB"), 4).await.unwrap());
+        let mut config = mig_api::ApiConfig::for_tests();
+        let port = env("MIG_E2E_PORT");
+        config.server.host = format!("http://127.0.0.1:{port}");
+        let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}"))
+            .await
+            .unwrap();
+        mig_api::serve(config, store, listener, std::future::pending())
+            .await
+            .unwrap();
+    });
+    ExitCode::SUCCESS
+}
+
+/// The scheduler on `MIG_E2E_DB` and the relay `MIG_E2E_AMQP`.
+fn role_scheduler() -> ExitCode {
+    runtime().block_on(async {
+        let store = Arc::new(PgStore::connect(&env("MIG_E2E_DB"), 8).await.unwrap());
+        let relay = AmqpRelay::connect_and_wait(
+            AmqpConfig::new(env("MIG_E2E_AMQP")),
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+        relay.declare_scheduler_topology().await.unwrap();
+        let mut config = mig_scheduler::SchedulerConfig::parse("e2e.cfg", "").unwrap();
+        config.collector_freq = Duration::from_millis(200);
+        mig_scheduler::run(
+            config,
+            mig_scheduler::Tuning::default(),
+            store,
+            relay,
+            tokio_util::sync::CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+    });
+    ExitCode::SUCCESS
+}
+
+/// Children killed when the test ends, however it ends.
+struct Daemons(Vec<(String, Child)>);
+
+impl Drop for Daemons {
+    fn drop(&mut self) {
+        for (_, child) in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn spawn_role(role: &str, args: &[&str], envs: &[(&str, String)], log: &Path) -> Child {
+    let log = std::fs::File::create(log).unwrap();
+    Command::new(std::env::current_exe().unwrap())
+        .args(args)
+        .env("MIG_E2E_ROLE", role)
+        .envs(envs.iter().map(|(k, v)| (*k, v.as_str())))
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap()
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn gpg(home: &Path, args: &[&str]) -> String {
+    let output = Command::new("gpg")
+        .arg("--homedir")
+        .arg(home)
+        .args(["--batch", "--pinentry-mode", "loopback", "--passphrase", ""])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "gpg {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// Makes a key in `home`; returns its fingerprint and armored public key.
+fn make_key(home: &Path, uid: &str, algo: &str) -> (String, String) {
+    gpg(home, &["--quick-gen-key", uid, algo, "sign", "never"]);
+    let listing = gpg(
+        home,
+        &["--with-colons", "--fingerprint", "--list-secret-keys", uid],
+    );
+    let fingerprint = listing
+        .lines()
+        .find_map(|line| line.strip_prefix("fpr:"))
+        .and_then(|rest| rest.split(':').nth(8))
+        .unwrap()
+        .to_owned();
+    let public = gpg(home, &["--armor", "--export", &fingerprint]);
+    (fingerprint, public)
+}
+
+fn first_investigation() {
+    let rt = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let gnupg = root.join("gnupg");
+    std::fs::create_dir(&gnupg).unwrap();
+    std::fs::set_permissions(&gnupg, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    let keys = [
+        make_key(&gnupg, "e2e ed25519 <ed25519@mig.test>", "ed25519"),
+        make_key(&gnupg, "e2e rsa4096 <rsa4096@mig.test>", "rsa4096"),
+    ];
+
+    // Database with both investigators; a vhost for the relay.
+    let database = rt.block_on(mig_testkit::TestDatabase::create("migcli_endtoend_"));
+    let vhost = mig_testkit::Vhost::create("migcli_endtoend_");
+    let store = rt.block_on(async {
+        let store = PgStore::connect(&database.url(), 4).await.unwrap();
+        store.migrate().await.unwrap();
+        for (name, (_, public)) in ["ed25519", "rsa4096"].iter().zip(&keys) {
+            let key = PublicKey::from_armored(public).unwrap();
+            let investigator = Investigator {
+                name: (*name).to_owned(),
+                pgpfingerprint: key.fingerprint().to_uppercase(),
+                publickey: public.clone().into_bytes(),
+                status: InvestigatorStatus::Active,
+                createdat: GoTime::now(),
+                lastmodified: GoTime::now(),
+                permissions: Permissions::ALL,
+                ..Investigator::default()
+            };
+            store.insert_investigator(&investigator).await.unwrap();
+        }
+        store
+    });
+
+    // The agent trusts both keys for every module.
+    let agentkeys = root.join("agentkeys");
+    std::fs::create_dir(&agentkeys).unwrap();
+    let mut acl = String::from(r#"{"default":{"minimumweight":1,"investigators":{"#);
+    for (index, (fingerprint, public)) in keys.iter().enumerate() {
+        std::fs::write(agentkeys.join(format!("key{index}.asc")), public).unwrap();
+        if index > 0 {
+            acl.push(',');
+        }
+        acl.push_str(&format!(
+            r#""investigator{index}":{{"fingerprint":"{fingerprint}","weight":1}}"#
+        ));
+    }
+    acl.push_str("}}}");
+    std::fs::write(root.join("acl.cfg"), acl).unwrap();
+    let api_port = free_port();
+    let agent_config = root.join("mig-agent.cfg");
+    std::fs::write(
+        &agent_config,
+        format!(
+            "[agent]\n relay = \"{}\"\n api = \"http://127.0.0.1:{api_port}/api/v1/\"\n socket = \"127.0.0.1:{}\"\n heartbeatfreq = \"2s\"\n heartbeat = amqp\n moduletimeout = \"30s\"\n installservice = off\n discoverawsmeta = off\n refreshenv = \"0s\"\n rundir = \"{}\"\n agentkeys = \"{}\"\n aclfile = \"{}\"\n[logging]\n level = debug\n",
+            vhost.url(),
+            free_port(),
+            root.join("run").display(),
+            agentkeys.display(),
+            root.join("acl.cfg").display(),
+        ),
+    )
+    .unwrap();
+
+    let envs = [
+        ("MIG_E2E_DB", database.url()),
+        ("MIG_E2E_AMQP", vhost.url()),
+        ("MIG_E2E_PORT", api_port.to_string()),
+    ];
+    let mut daemons = Daemons(Vec::new());
+    for role in ["scheduler", "api"] {
+        let child = spawn_role(role, &[], &envs, &root.join(format!("{role}.log")));
+        daemons.0.push((role.to_owned(), child));
+    }
+    let agent_config_text = agent_config.to_str().unwrap();
+    let agent = spawn_role(
+        "agent",
+        &["-f", "-c", agent_config_text],
+        &[],
+        &root.join("agent.log"),
+    );
+    daemons.0.push(("agent".to_owned(), agent));
+
+    // Wait until the agent is online and the API answers.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let online = rt
+            .block_on(store.count_target_agents("status='online'", chrono::Utc::now()))
+            .unwrap_or(0);
+        let api_up = std::net::TcpStream::connect(("127.0.0.1", api_port)).is_ok();
+        if online >= 1 && api_up {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "agent or API not up; logs:\n{}",
+            logs(root)
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    let hostname = rt
+        .block_on(store.target_agents("status='online'", chrono::Utc::now()))
+        .unwrap()
+        .remove(0)
+        .name;
+    for (index, (fingerprint, _)) in keys.iter().enumerate() {
+        let home = root.join(format!("home{index}"));
+        std::fs::create_dir(&home).unwrap();
+        std::fs::write(
+            home.join(".migrc"),
+            format!(
+                "[api]\n    url = \"http://127.0.0.1:{api_port}/api/v1/\"\n[gpg]\n    home = \"{}\"\n    keyid = \"{fingerprint}\"\n[targets]\n    macro = allonline:status='online'\n",
+                gnupg.display()
+            ),
+        )
+        .unwrap();
+        // The seed's command exactly (with its countdown) for the first key;
+        // `-y` for the second.
+        let mut args = vec!["file"];
+        if index == 1 {
+            args.push("-y");
+        }
+        args.extend([
+            "-t",
+            "allonline",
+            "-path",
+            "/etc",
+            "-name",
+            "^passwd$",
+            "-content",
+            "^root",
+        ]);
+        let output = Command::new(env!("CARGO_BIN_EXE_mig"))
+            .args(&args)
+            .env("HOME", &home)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            output.status.success(),
+            "mig {args:?} failed:\n{stdout}\n{stderr}\n{}",
+            logs(root)
+        );
+        let expected = format!("{hostname} /etc/passwd [lastmodified:");
+        assert!(
+            stdout.starts_with(&expected) && stdout.trim_end().ends_with("in search 's1'"),
+            "stdout: {stdout}\nstderr: {stderr}\n{}",
+            logs(root)
+        );
+        assert!(
+            stderr.contains("\x1b[31m1 agent has found results\x1b[0m"),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains("\x1b[34m1 sent, 1 done, 1 succeeded\n"),
+            "{stderr}"
+        );
+        if index == 0 {
+            assert!(
+                stderr.starts_with("\x1b[33m1 agents will be targeted. ctrl+c to cancel. launching in \x1b[0m\x1b[33m5\x1b[0m "),
+                "{stderr}"
+            );
+        } else {
+            assert!(
+                stderr.starts_with("\x1b[34mFollowing action ID "),
+                "{stderr}"
+            );
+        }
+    }
+    drop(daemons);
+    rt.block_on(database.drop());
+    drop(vhost);
+}
+
+fn logs(root: &Path) -> String {
+    let mut out = String::new();
+    for name in ["scheduler.log", "api.log", "agent.log"] {
+        let path: PathBuf = root.join(name);
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let tail: Vec<&str> = text.lines().rev().take(40).collect();
+        out.push_str(&format!("--- {name}\n"));
+        for line in tail.into_iter().rev() {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
