@@ -813,6 +813,15 @@ impl Acker for AmqpAcker {
         Box::pin(async move { settled(self.acker.ack(BasicAckOptions::default()).await, "ack") })
     }
 
+    fn ack_multiple(self: Box<Self>) -> Pin<Box<dyn Future<Output = RelayResult<()>> + Send>> {
+        Box::pin(async move {
+            settled(
+                self.acker.ack(BasicAckOptions { multiple: true }).await,
+                "ack",
+            )
+        })
+    }
+
     fn reject(
         self: Box<Self>,
         requeue: bool,

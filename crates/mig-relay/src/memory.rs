@@ -240,7 +240,10 @@ struct MemoryAcker {
 }
 
 impl MemoryAcker {
-    fn settle(self, requeue: Option<bool>) -> RelayResult<()> {
+    /// Settles this delivery (ack when `requeue` is `None`, otherwise reject),
+    /// and with `multiple` acknowledges every earlier unsettled delivery of the
+    /// consumer too.
+    fn settle(self, requeue: Option<bool>, multiple: bool) -> RelayResult<()> {
         let Some(broker) = self.broker.upgrade() else {
             return Err(closed_error());
         };
@@ -266,6 +269,10 @@ impl MemoryAcker {
                     operation: "ack".to_string(),
                     reason: format!("unknown delivery tag {}", self.tag),
                 })?;
+        if multiple {
+            let later = consumer.unacked.split_off(&self.tag);
+            consumer.unacked = later;
+        }
         if requeue == Some(true) {
             message.redelivered = true;
             queue.messages.push_front(message);
@@ -277,7 +284,12 @@ impl MemoryAcker {
 
 impl Acker for MemoryAcker {
     fn ack(self: Box<Self>) -> Pin<Box<dyn Future<Output = RelayResult<()>> + Send>> {
-        let result = self.settle(None);
+        let result = self.settle(None, false);
+        Box::pin(async move { result })
+    }
+
+    fn ack_multiple(self: Box<Self>) -> Pin<Box<dyn Future<Output = RelayResult<()>> + Send>> {
+        let result = self.settle(None, true);
         Box::pin(async move { result })
     }
 
@@ -285,7 +297,7 @@ impl Acker for MemoryAcker {
         self: Box<Self>,
         requeue: bool,
     ) -> Pin<Box<dyn Future<Output = RelayResult<()>> + Send>> {
-        let result = self.settle(Some(requeue));
+        let result = self.settle(Some(requeue), false);
         Box::pin(async move { result })
     }
 }

@@ -62,6 +62,10 @@ pub struct Delivery {
 /// How a delivery is settled (implemented by each backend).
 pub(crate) trait Acker: Send + Sync {
     fn ack(self: Box<Self>) -> std::pin::Pin<Box<dyn Future<Output = RelayResult<()>> + Send>>;
+    /// Acknowledges this delivery and every earlier unsettled one of its consumer.
+    fn ack_multiple(
+        self: Box<Self>,
+    ) -> std::pin::Pin<Box<dyn Future<Output = RelayResult<()>> + Send>>;
     fn reject(
         self: Box<Self>,
         requeue: bool,
@@ -72,6 +76,18 @@ impl Delivery {
     /// Acknowledges the message: the broker forgets it.
     pub async fn ack(self) -> RelayResult<()> {
         self.acker.ack().await
+    }
+
+    /// Acknowledges this delivery and, in the same frame, every delivery of
+    /// the same subscription handed out before it and not settled yet (AMQP
+    /// `basic.ack` with `multiple`): one acknowledgement for a whole batch.
+    ///
+    /// The earlier deliveries must not be settled again afterwards (RabbitMQ
+    /// closes the channel on an unknown delivery tag): drop them. Deliveries
+    /// received before a reconnection belong to a channel that is gone; they
+    /// are not acknowledged by this and the broker delivers them again.
+    pub async fn ack_multiple(self) -> RelayResult<()> {
+        self.acker.ack_multiple().await
     }
 
     /// Rejects the message, putting it back in the queue when `requeue`.

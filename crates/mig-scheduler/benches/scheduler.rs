@@ -9,6 +9,7 @@
 //! options: --heartbeats N (100000)  --rate N (20000, the paced run)
 //!          --agents N (10000)  --runs N (50)  --only heartbeats|dispatch|latency
 //!          --publish-concurrency N (the scheduler's `Tuning` default)
+//!          --generators N (4: the heartbeat generator's relay connections)
 //! ```
 //!
 //! 1. Legacy heartbeats published on `toschedulers`/`mig.agt.heartbeats`, each
@@ -42,7 +43,7 @@ use tokio_util::sync::CancellationToken;
 
 /// How often the `agents` table is counted during the heartbeat runs.
 const SAMPLE_EVERY: Duration = Duration::from_millis(20);
-/// Heartbeat publishes in flight at once in the generator.
+/// Heartbeat publishes in flight at once on each generator connection.
 const GENERATOR_WINDOW: usize = 256;
 
 #[derive(Debug, Clone)]
@@ -54,6 +55,7 @@ struct Args {
     runs: usize,
     only: Option<String>,
     publish_concurrency: Option<usize>,
+    generators: usize,
 }
 
 impl Args {
@@ -66,6 +68,7 @@ impl Args {
             runs: 50,
             only: None,
             publish_concurrency: None,
+            generators: 4,
         };
         let mut words = std::env::args().skip(1);
         while let Some(word) = words.next() {
@@ -77,6 +80,7 @@ impl Args {
                 "--agents" => args.agents = value().parse().expect("--agents N"),
                 "--runs" => args.runs = value().parse().expect("--runs N"),
                 "--only" => args.only = Some(value()),
+                "--generators" => args.generators = value().parse().expect("--generators N"),
                 "--publish-concurrency" => {
                     args.publish_concurrency =
                         Some(value().parse().expect("--publish-concurrency N"));
@@ -122,12 +126,22 @@ struct Bench<S, R> {
     api: Arc<S>,
     /// The generator's (the agents') relay connection.
     agents: R,
+    /// The heartbeat generator's connections (the fleet has thousands); the
+    /// first is `agents`.
+    generators: Vec<R>,
     shutdown: CancellationToken,
     scheduler: tokio::task::JoinHandle<Result<(), mig_scheduler::SchedulerError>>,
 }
 
 impl<S: BenchStore, R: Relay> Bench<S, R> {
-    fn start(store: Arc<S>, api: Arc<S>, scheduler_relay: R, agents: R, args: &Args) -> Self {
+    fn start(
+        store: Arc<S>,
+        api: Arc<S>,
+        scheduler_relay: R,
+        generators: Vec<R>,
+        args: &Args,
+    ) -> Self {
+        let agents = generators[0].clone();
         let mut config = SchedulerConfig::parse("bench.cfg", "").expect("default configuration");
         // The periodic jobs (idle/offline marking, statistics, queue cleanup)
         // are not measured here.
@@ -148,6 +162,7 @@ impl<S: BenchStore, R: Relay> Bench<S, R> {
         Self {
             api,
             agents,
+            generators,
             shutdown,
             scheduler,
         }
@@ -160,7 +175,9 @@ impl<S: BenchStore, R: Relay> Bench<S, R> {
             .expect("the scheduler stops")
             .expect("the scheduler task")
             .expect("the scheduler");
-        self.agents.close().await;
+        for generator in &self.generators {
+            generator.close().await;
+        }
     }
 
     /// Waits until the scheduler consumes its queues. The topology is declared
@@ -273,10 +290,10 @@ async fn heartbeat_run<S: BenchStore, R: Relay>(
         })
     };
     let started = Instant::now();
-    let relay = bench.agents.clone();
+    let generators = &bench.generators;
     let published: Vec<Instant> = futures_util::stream::iter(bodies.into_iter().enumerate())
         .map(|(i, body)| {
-            let relay = relay.clone();
+            let relay = generators[i % generators.len()].clone();
             async move {
                 if let Some(rate) = rate {
                     let due = started + Duration::from_secs_f64(i as f64 / rate);
@@ -295,7 +312,7 @@ async fn heartbeat_run<S: BenchStore, R: Relay>(
                 at
             }
         })
-        .buffered(GENERATOR_WINDOW)
+        .buffered(GENERATOR_WINDOW * generators.len())
         .collect()
         .await;
     let published_in = started.elapsed();
@@ -349,9 +366,10 @@ async fn heartbeats<S: BenchStore, R: Relay>(bench: &Bench<S, R>, args: &Args, l
     let flat = heartbeat_run(bench, "a", count, None).await;
     let sustained = count as f64 / flat.total.as_secs_f64();
     println!(
-        "[{label}] heartbeats, flat out: {count} published in {:.2} s ({:.0}/s); all {} rows in {:.2} s \
+        "[{label}] heartbeats, flat out ({} generator connection(s), {GENERATOR_WINDOW} publishes in flight on each): {count} published in {:.2} s ({:.0}/s); all {} rows in {:.2} s \
          => {sustained:.0} heartbeats/s sustained (best 1 s window {:.0}/s); drain after the last publish {}; \
          lag p50 {} p99 {} max {}{}",
+        bench.generators.len(),
         flat.published_in.as_secs_f64(),
         count as f64 / flat.published_in.as_secs_f64(),
         count - flat.missing,
@@ -449,10 +467,24 @@ async fn dispatch<S: BenchStore, R: Relay>(bench: &Bench<S, R>, args: &Args, lab
         .buffer_unordered(64)
         .fold(0, |sum, messages| async move { sum + messages })
         .await;
+    // The size of one command as published (RabbitMQ keeps messages under
+    // 4,096 bytes in each queue's own index, bigger ones in the shared store).
+    let bytes = match bench
+        .agents
+        .consume(&agent_queue(&agents[0].queueloc), 1)
+        .await
+    {
+        Ok(mut subscription) => tokio::time::timeout(Duration::from_secs(5), subscription.next())
+            .await
+            .ok()
+            .flatten()
+            .map_or(0, |delivery| delivery.body.len()),
+        Err(_) => 0,
+    };
     println!(
         "[{label}] dispatch: action targeting {count} agents: insert {}, commands created (dispatch committed) \
-         after {}, all {count} published and confirmed after {} ({queued} messages in the agents' queues) \
-         — goal < 1 s: {}",
+         after {}, all {count} published and confirmed after {} ({queued} messages in the agents' queues, \
+         {bytes} bytes each) — goal < 1 s: {}",
         ms(inserted),
         ms(dispatched),
         ms(total),
@@ -546,11 +578,15 @@ where
             .expect("RabbitMQ")
     };
     let scheduler_relay = connect().await;
+    let mut generators = Vec::new();
+    for _ in 0..args.generators.max(1) {
+        generators.push(connect().await);
+    }
     let bench = Bench::start(
         Arc::new(store),
         Arc::new(api),
         scheduler_relay.clone(),
-        connect().await,
+        generators,
         args,
     );
     // A failed measurement still drops its database and vhost.
@@ -588,7 +624,7 @@ where
             .expect("open SQLite"),
     );
     let relay = MemoryRelay::new();
-    let bench = Bench::start(store.clone(), store, relay.clone(), relay, args);
+    let bench = Bench::start(store.clone(), store, relay.clone(), vec![relay], args);
     bench.wait_ready().await;
     measurement(&bench).await;
     bench.stop().await;

@@ -75,6 +75,8 @@ pub(crate) async fn prepare_action<S: Store, R: Relay>(shared: &Shared<S, R>, mu
     let span = tracing::info_span!("action", action_id = %action.id, name = %action.name);
     let _entered = span.enter();
     let now = Utc::now();
+    // Where the time of a large dispatch goes, logged with the outcome.
+    let started = std::time::Instant::now();
     let agents = match shared.store.target_agents(&action.target, now).await {
         Ok(agents) => agents,
         Err(StoreError::Target(err)) => {
@@ -92,6 +94,7 @@ pub(crate) async fn prepare_action<S: Store, R: Relay>(shared: &Shared<S, R>, mu
         invalidate(shared, &action).await;
         return;
     }
+    let expanded = started.elapsed();
     let operations = action.operations().len();
     action.status = ActionStatus::Preparing;
     action.starttime = GoTime::from(now);
@@ -122,13 +125,21 @@ pub(crate) async fn prepare_action<S: Store, R: Relay>(shared: &Shared<S, R>, mu
             }
         })
         .collect();
+    let built = started.elapsed();
     match shared
         .store
         .dispatch_action(&action, &commands, &[], now)
         .await
     {
         Ok(()) => {
-            tracing::info!(commands = commands.len(), "action dispatched");
+            let stored = started.elapsed();
+            tracing::info!(
+                commands = commands.len(),
+                target_ms = expanded.as_millis(),
+                build_ms = (built - expanded).as_millis(),
+                store_ms = (stored - built).as_millis(),
+                "action dispatched"
+            );
             shared.outbox_wake.notify_one();
         }
         Err(StoreError::Conflict(reason)) => {

@@ -14,7 +14,7 @@ use regex::Regex;
 
 use crate::Shared;
 use crate::periodic::handle_duplicate_queueloc;
-use crate::results::{ack, next_batch, requeue, subscribe};
+use crate::results::{next_batch, requeue, subscribe};
 
 /// The queueloc whitelist of legacy heartbeats: exact queuelocs, or `re:<regex>`
 /// lines matched against the whole queueloc.
@@ -122,7 +122,7 @@ pub(crate) fn accept_heartbeat(
 
 async fn process_heartbeats<S: Store, R: Relay>(
     shared: &Shared<S, R>,
-    batch: Vec<Delivery>,
+    mut batch: Vec<Delivery>,
 ) -> bool {
     let now = Utc::now();
     let timeout =
@@ -162,8 +162,12 @@ async fn process_heartbeats<S: Store, R: Relay>(
             }
         }
     }
-    for delivery in batch {
-        ack(delivery).await;
+    // One acknowledgement for the whole batch: the deliveries of a batch are
+    // consecutive on their subscription and every one of them is settled now.
+    if let Some(last) = batch.pop()
+        && let Err(err) = last.ack_multiple().await
+    {
+        tracing::warn!(error = %err, "cannot acknowledge heartbeats; the relay will redeliver them");
     }
     true
 }

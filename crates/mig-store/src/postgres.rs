@@ -677,6 +677,7 @@ impl Store for PgStore {
             let mut bodies = Vec::with_capacity(commands.len());
             let expiration = i64::try_from(mig_protocol::relay::command_expiration_ms(action))
                 .unwrap_or(i64::MAX);
+            let started = std::time::Instant::now();
             for command in commands {
                 ids.push(command.id.as_i64());
                 agent_ids.push(command.agent.id.as_i64());
@@ -689,6 +690,7 @@ impl Store for PgStore {
                 queuelocs.push(command.agent.queueloc.as_str());
                 bodies.push(command.to_json());
             }
+            let encoded = started.elapsed();
             sqlx::query(
                 "INSERT INTO commands (id, actionid, agentid, status, starttime, finishtime, results) \
                  SELECT id, $1, agentid, 'sent', starttime, $2, results::json \
@@ -704,6 +706,7 @@ impl Store for PgStore {
             .execute(&mut *tx)
             .await
             .map_err(db_error("insert commands"))?;
+            let inserted_commands = started.elapsed();
             sqlx::query(
                 "INSERT INTO outbox (command_id, action_id, queueloc, body, expiration_ms, created_at) \
                  SELECT id, $1, queueloc, body, $2, $3 \
@@ -718,6 +721,14 @@ impl Store for PgStore {
             .execute(&mut *tx)
             .await
             .map_err(db_error("insert outbox entries"))?;
+            tracing::debug!(
+                commands = commands.len(),
+                body_bytes = bodies.iter().map(String::len).sum::<usize>(),
+                encode_ms = encoded.as_millis(),
+                commands_ms = (inserted_commands - encoded).as_millis(),
+                outbox_ms = (started.elapsed() - inserted_commands).as_millis(),
+                "dispatch written"
+            );
         }
         tx.commit().await.map_err(db_error("commit dispatch"))
     }

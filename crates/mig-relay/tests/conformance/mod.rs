@@ -211,6 +211,43 @@ pub async fn unacked_redelivered_after_drop<R: Relay>(relay: R) {
     relay.delete_queue(&queue).await.unwrap();
 }
 
+/// `ack_multiple` settles the delivery and every earlier one of its
+/// subscription in one go; later deliveries stay unacknowledged.
+pub async fn ack_multiple_settles_earlier<R: Relay>(relay: R) {
+    let queueloc = agent_with_queue(&relay, "ackmulti").await;
+    let queue = agent_queue(&queueloc);
+    for body in [b"1", b"2", b"3", b"4"] {
+        command(&relay, &queueloc, body).await;
+    }
+    let mut agent = relay.consume(&queue, 0).await.unwrap();
+    let mut deliveries = Vec::new();
+    for _ in 0..4 {
+        deliveries.push(next(&mut agent).await);
+    }
+    let bodies: Vec<&[u8]> = deliveries.iter().map(|d| d.body.as_slice()).collect();
+    assert_eq!(bodies, [&b"1"[..], &b"2"[..], &b"3"[..], &b"4"[..]]);
+    let fourth = deliveries.pop().unwrap();
+    let third = deliveries.pop().unwrap();
+    // The first two are settled by the third's `ack_multiple`, never on their own.
+    drop(deliveries);
+    third.ack_multiple().await.unwrap();
+    drop(fourth);
+    let state = relay.queue_state(&queue).await.unwrap().unwrap();
+    assert_eq!(state.messages, 0, "the fourth is delivered, unacknowledged");
+    // Dropping the subscription gives back only the unacknowledged fourth.
+    drop(agent);
+    let mut agent = relay.consume(&queue, 0).await.unwrap();
+    let again = next(&mut agent).await;
+    assert_eq!(again.body, b"4");
+    assert!(again.redelivered);
+    again.ack_multiple().await.unwrap();
+    nothing(&mut agent).await;
+    drop(agent);
+    let state = relay.queue_state(&queue).await.unwrap().unwrap();
+    assert_eq!(state.messages, 0);
+    relay.delete_queue(&queue).await.unwrap();
+}
+
 /// `reject(true)` puts the message back; `reject(false)` drops it.
 pub async fn reject_requeue<R: Relay>(relay: R) {
     let queueloc = agent_with_queue(&relay, "reject").await;
@@ -406,6 +443,7 @@ macro_rules! all_conformance_tests {
             unroutable_and_missing_exchange,
             unacked_redelivered_after_drop,
             reject_requeue,
+            ack_multiple_settles_earlier,
             prefetch_one,
             round_robin,
             queue_state_counts,
