@@ -245,7 +245,7 @@ async fn loader_identity<S: Store>(
     let valid = tokio::task::spawn_blocking(move || verify_key(&key, &salt, &hash))
         .await
         .map_err(|error| ApiError::Internal(error.to_string()))?;
-    Ok(valid.then(|| LoaderIdentity {
+    Ok(valid.then_some(LoaderIdentity {
         id: holder.id,
         name: holder.name,
     }))
