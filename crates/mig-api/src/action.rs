@@ -39,6 +39,7 @@ pub(crate) async fn create_action<S: Store>(
     body: Bytes,
 ) -> Result<Reply, ApiError> {
     let form = QueryParams::parse(&String::from_utf8_lossy(&body));
+    form.check_nul()?;
     let text = form
         .get("action")
         .or_else(|| query.get("action"))

@@ -1,4 +1,8 @@
 //! `GET /dashboard` (spec api.md §4.5): the latest fleet statistics and the last ten actions.
+//!
+//! The items are built at most once per [`CACHE_TTL`] and shared by the requests of
+//! that second (the original queried the database on every request); a request that
+//! finds the cache stale rebuilds it while the others wait for the result.
 
 use axum::extract::State;
 use mig_protocol::collection::{Data, Item};
@@ -9,10 +13,31 @@ use crate::{AppState, Store};
 /// How many recent actions the dashboard lists.
 const RECENT_ACTIONS: u32 = 10;
 
+/// How long a built dashboard is served.
+pub(crate) const CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The last dashboard built and when.
+#[derive(Default)]
+pub(crate) struct DashboardCache {
+    inner: tokio::sync::Mutex<Option<(std::time::Instant, Vec<Item>)>>,
+}
+
 /// `GET /dashboard`.
 pub(crate) async fn get_dashboard<S: Store>(
     State(state): State<AppState<S>>,
 ) -> Result<Reply, ApiError> {
+    let mut cached = state.dashboard.inner.lock().await;
+    if let Some((built, items)) = cached.as_ref()
+        && built.elapsed() < CACHE_TTL
+    {
+        return Ok(Reply::ok(items.clone()));
+    }
+    let items = build(&state).await?;
+    *cached = Some((std::time::Instant::now(), items.clone()));
+    Ok(Reply::ok(items))
+}
+
+async fn build<S: Store>(state: &AppState<S>) -> Result<Vec<Item>, ApiError> {
     let base = state.base_url();
     let mut items = Vec::new();
     if let Some(mut stats) = state.store.latest_agents_stats().await? {
@@ -52,5 +77,5 @@ pub(crate) async fn get_dashboard<S: Store>(
             Data::new("action", &action),
         ));
     }
-    Ok(Reply::ok(items))
+    Ok(items)
 }

@@ -14,6 +14,7 @@ use mig_protocol::gen_id;
 
 use crate::auth::Identity;
 use crate::error::{ErrorBody, ReplyItems};
+use crate::loader::LoaderIdentity;
 use crate::{AppState, Store, client_ip};
 
 /// Builds the envelope of a handler's answer (see the module documentation).
@@ -57,6 +58,7 @@ pub(crate) async fn envelope<S: Store>(
         None
     };
     let identity = response.extensions().get::<Identity>().cloned();
+    let loader = response.extensions().get::<LoaderIdentity>().cloned();
     if let Some(body) = body {
         let (parts, _) = response.into_parts();
         response = Response::from_parts(parts, Body::from(body));
@@ -67,12 +69,13 @@ pub(crate) async fn envelope<S: Store>(
         HeaderValue::from_static("application/json"),
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    let (category, auth) = match &identity {
-        Some(identity) => (
+    let (category, auth) = match (&identity, &loader) {
+        (Some(identity), _) => (
             "investigator",
             format!("[{} {}]", identity.name, identity.id),
         ),
-        None => ("public", "[ 0]".to_owned()),
+        (None, Some(loader)) => ("loader", format!("[{} {}]", loader.name, loader.id.0)),
+        (None, None) => ("public", "[ 0]".to_owned()),
     };
     tracing::info!(
         "src={source} category={category} auth={auth} {method} {uri} resp_code={} user-agent={user_agent}",

@@ -124,6 +124,7 @@ pub(crate) async fn update_investigator<S: Store>(
     body: Bytes,
 ) -> Result<Reply, ApiError> {
     let form = QueryParams::parse(&String::from_utf8_lossy(&body));
+    form.check_nul()?;
     let value = |name: &str| {
         form.get(name)
             .or_else(|| query.get(name))

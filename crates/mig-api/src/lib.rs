@@ -20,6 +20,8 @@ mod envelope;
 pub mod error;
 mod heartbeat;
 mod investigator;
+mod loader;
+mod manifest;
 mod openapi;
 mod publickey;
 mod query;
@@ -40,6 +42,7 @@ pub struct AppState<S: Store> {
     pub config: Arc<ApiConfig>,
     pub store: Arc<S>,
     pub(crate) keyrings: Arc<auth::KeyringCache>,
+    pub(crate) dashboard: Arc<dashboard::DashboardCache>,
     /// The registered routes, for the OpenAPI document.
     pub(crate) routes: Arc<Vec<routing::RouteInfo>>,
 }
@@ -50,6 +53,7 @@ impl<S: Store> Clone for AppState<S> {
             config: self.config.clone(),
             store: self.store.clone(),
             keyrings: self.keyrings.clone(),
+            dashboard: self.dashboard.clone(),
             routes: self.routes.clone(),
         }
     }
@@ -62,6 +66,7 @@ impl<S: Store> AppState<S> {
             config: Arc::new(config),
             store,
             keyrings: Arc::new(auth::KeyringCache::default()),
+            dashboard: Arc::new(dashboard::DashboardCache::default()),
             routes: Arc::new(Vec::new()),
         }
     }

@@ -40,8 +40,151 @@ fn describe(method: &str, path: &str) -> (&'static str, &'static str) {
             "Update an investigator's status, permissions or API key",
             "200",
         ),
+        ("POST", "/manifest/agent/") => (
+            "Loader: the entries and signatures of its manifest (form `parameters`)",
+            "200",
+        ),
+        ("POST", "/manifest/fetch/") => (
+            "Loader: one file of its manifest, gzip in base64 (form `parameters`)",
+            "200",
+        ),
+        ("GET", "/loader") => ("One loader entry (`loaderid`)", "200"),
+        ("POST", "/loader/status/") => ("Enable or disable a loader (`loaderid`, `status`)", "200"),
+        ("POST", "/loader/expect/") => (
+            "Set a loader's expected environment (`loaderid`, `expectenv`)",
+            "200",
+        ),
+        ("POST", "/loader/key/") => ("Generate a new loader key (`loaderid`)", "200"),
+        ("POST", "/loader/new/") => ("Create a loader entry (form `loader`)", "201"),
+        ("GET", "/manifest") => ("One manifest (`manifestid`)", "200"),
+        ("POST", "/manifest/sign/") => ("Sign a manifest (`manifestid`, `signature`)", "200"),
+        ("POST", "/manifest/status/") => (
+            "Stage (drop signatures) or disable a manifest (`manifestid`, `status`)",
+            "200",
+        ),
+        ("POST", "/manifest/new/") => ("Create a manifest (form `manifest`)", "201"),
+        ("GET", "/manifest/loaders/") => (
+            "The enabled loaders a manifest targets (`manifestid`)",
+            "200",
+        ),
         ("GET", "/openapi.json") => ("This document", "200"),
         _ => ("", "200"),
+    }
+}
+
+/// An id query parameter (ids are positive integers below 2^53).
+fn id_parameter(name: &str, required: bool) -> Value {
+    json!({
+        "name": name, "in": "query", "required": required,
+        "schema": {"type": "integer", "minimum": 1, "maximum": 9_007_199_254_740_991_u64}
+    })
+}
+
+fn text_parameter(name: &str) -> Value {
+    json!({"name": name, "in": "query", "required": false, "schema": {"type": "string"}})
+}
+
+/// The query parameters of a GET route.
+fn query_parameters(path: &str) -> Vec<Value> {
+    match path {
+        "/action" => vec![id_parameter("actionid", true)],
+        "/command" => vec![id_parameter("commandid", true)],
+        "/agent" => vec![id_parameter("agentid", true)],
+        "/investigator" => vec![id_parameter("investigatorid", true)],
+        "/loader" => vec![id_parameter("loaderid", true)],
+        "/manifest" | "/manifest/loaders/" => vec![id_parameter("manifestid", true)],
+        "/search" => {
+            let mut parameters = vec![
+                json!({"name": "type", "in": "query", "required": false, "schema": {
+                    "type": "string",
+                    "enum": ["action", "agent", "command", "investigator", "manifest", "loader"]
+                }}),
+                json!({"name": "limit", "in": "query", "required": false,
+                       "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}),
+                json!({"name": "offset", "in": "query", "required": false,
+                       "schema": {"type": "integer", "minimum": 0, "maximum": 1_000_000}}),
+                json!({"name": "foundanything", "in": "query", "required": false,
+                       "schema": {"type": "string", "enum": ["true", "false"]}}),
+                json!({"name": "target", "in": "query", "required": false,
+                       "description": "agent target (type=agent): a boolean expression over agents",
+                       "schema": {"type": "string"}}),
+            ];
+            for id in [
+                "actionid",
+                "agentid",
+                "commandid",
+                "investigatorid",
+                "manifestid",
+                "loaderid",
+            ] {
+                parameters.push(id_parameter(id, false));
+            }
+            for pattern in [
+                "actionname",
+                "agentname",
+                "agentversion",
+                "investigatorname",
+                "manifestname",
+                "loadername",
+                "status",
+                "threatfamily",
+            ] {
+                parameters.push(text_parameter(pattern));
+            }
+            parameters
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// The form fields (`application/x-www-form-urlencoded`) of a POST route: name,
+/// schema, required.
+fn form_fields(path: &str) -> Vec<(&'static str, Value, bool)> {
+    let id = json!({"type": "integer", "minimum": 1, "maximum": 9_007_199_254_740_991_u64});
+    let text = json!({"type": "string"});
+    let json_document =
+        |what: &str| json!({"type": "string", "description": format!("{what} JSON (Go encoding)")});
+    match path {
+        "/action/create/" => vec![("action", json_document("a signed Action"), true)],
+        "/investigator/update/" => vec![
+            ("id", id.clone(), true),
+            (
+                "status",
+                json!({"type": "string", "enum": ["active", "disabled"]}),
+                false,
+            ),
+        ],
+        "/loader/status/" => vec![
+            ("loaderid", id.clone(), true),
+            (
+                "status",
+                json!({"type": "string", "enum": ["enabled", "disabled"]}),
+                true,
+            ),
+        ],
+        "/loader/expect/" => vec![
+            ("loaderid", id.clone(), true),
+            ("expectenv", text.clone(), false),
+        ],
+        "/loader/key/" => vec![("loaderid", id.clone(), true)],
+        "/loader/new/" => vec![("loader", json_document("a LoaderEntry"), true)],
+        "/manifest/sign/" => vec![
+            ("manifestid", id.clone(), true),
+            ("signature", json!({"type": "string", "minLength": 1}), true),
+        ],
+        "/manifest/status/" => vec![
+            ("manifestid", id.clone(), true),
+            (
+                "status",
+                json!({"type": "string", "enum": ["staged", "disabled"]}),
+                true,
+            ),
+        ],
+        "/manifest/new/" => vec![("manifest", json_document("a ManifestRecord"), true)],
+        "/manifest/agent/" | "/manifest/fetch/" => {
+            vec![("parameters", json_document("ManifestParameters"), true)]
+        }
+        _ => Vec::new(),
     }
 }
 
@@ -68,10 +211,37 @@ pub fn document(base_url: &str, routes: &[RouteInfo]) -> Value {
             operation["responses"]["401"] =
                 json!({"description": "authentication or permission failure"});
         }
+        if route.access == Access::Loader {
+            operation["security"] = json!([{"loaderKey": []}]);
+            operation["responses"]["401"] =
+                json!({"description": "X-LOADERKEY missing or refused"});
+        }
         if route.path.contains("{fingerprint}") {
             operation["parameters"] = json!([{
-                "name": "fingerprint", "in": "path", "required": true, "schema": {"type": "string"}
+                "name": "fingerprint", "in": "path", "required": true,
+                "schema": {"type": "string", "pattern": "^[0-9A-Fa-f]{40}$"}
             }]);
+        }
+        let parameters = query_parameters(route.path);
+        if route.method == "GET" && !parameters.is_empty() {
+            operation["parameters"] = Value::Array(parameters);
+        }
+        let fields = form_fields(route.path);
+        if route.method == "POST" && !fields.is_empty() {
+            let mut properties = Map::new();
+            let mut required = Vec::new();
+            for (name, schema, is_required) in fields {
+                properties.insert(name.to_owned(), schema);
+                if is_required {
+                    required.push(json!(name));
+                }
+            }
+            operation["requestBody"] = json!({
+                "required": true,
+                "content": {"application/x-www-form-urlencoded": {"schema": {
+                    "type": "object", "properties": properties, "required": required
+                }}}
+            });
         }
         let entry = paths
             .entry(route.path.to_owned())
@@ -85,7 +255,8 @@ pub fn document(base_url: &str, routes: &[RouteInfo]) -> Value {
         "paths": paths,
         "components": {"securitySchemes": {
             "pgpToken": {"type": "apiKey", "in": "header", "name": "X-PGPAUTHORIZATION"},
-            "apiKey": {"type": "apiKey", "in": "header", "name": "X-MIGAPIKEY"}
+            "apiKey": {"type": "apiKey", "in": "header", "name": "X-MIGAPIKEY"},
+            "loaderKey": {"type": "apiKey", "in": "header", "name": "X-LOADERKEY"}
         }}
     })
 }

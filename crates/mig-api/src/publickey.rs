@@ -12,7 +12,13 @@ pub(crate) async fn get_public_key<S: Store>(
     State(state): State<AppState<S>>,
     Path(fingerprint): Path<String>,
 ) -> Response {
-    let investigator = match state.store.investigator_by_fingerprint(&fingerprint).await {
+    // A fingerprint is hexadecimal: anything else names no key (and never reaches SQL).
+    let lookup = if fingerprint.bytes().all(|b| b.is_ascii_hexdigit()) {
+        state.store.investigator_by_fingerprint(&fingerprint).await
+    } else {
+        Ok(None)
+    };
+    let investigator = match lookup {
         Ok(found) => found.filter(|investigator| !investigator.publickey.is_empty()),
         Err(error) => {
             return (StatusCode::INTERNAL_SERVER_ERROR, error.to_string()).into_response();

@@ -1,4 +1,7 @@
 //! Query and form parameters read as Go's `FormValue` does: the first value of a name.
+//!
+//! A value holding a NUL byte is refused with a 400 before any handler runs: no
+//! MIG field may contain one, and PostgreSQL cannot store one in text.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -13,6 +16,16 @@ impl QueryParams {
         Self(serde_urlencoded::from_str(text).unwrap_or_default())
     }
 
+    /// A 400 naming the first parameter whose value holds a NUL byte.
+    pub fn check_nul(&self) -> Result<(), crate::ApiError> {
+        match self.0.iter().find(|(_, value)| value.contains('\0')) {
+            Some((name, _)) => Err(crate::ApiError::BadRequest(format!(
+                "parameter '{name}' contains a NUL byte"
+            ))),
+            None => Ok(()),
+        }
+    }
+
     /// The first value of `name`.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0
@@ -23,9 +36,11 @@ impl QueryParams {
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
-    type Rejection = std::convert::Infallible;
+    type Rejection = crate::ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self::parse(parts.uri.query().unwrap_or_default()))
+        let params = Self::parse(parts.uri.query().unwrap_or_default());
+        params.check_nul()?;
+        Ok(params)
     }
 }

@@ -12,8 +12,8 @@ use mig_protocol::investigator::Permission;
 use crate::auth::{Guard, authenticate};
 use crate::envelope::envelope;
 use crate::{
-    AppState, Store, action, agent, command, dashboard, heartbeat, investigator, openapi,
-    publickey, search,
+    AppState, Store, action, agent, command, dashboard, heartbeat, investigator, loader, manifest,
+    openapi, publickey, search,
 };
 
 /// Wraps an open route in the envelope layer.
@@ -48,6 +48,8 @@ pub enum Access {
     Raw,
     /// An investigator holding this permission.
     Investigator(Permission),
+    /// A loader authenticated by `X-LOADERKEY`.
+    Loader,
 }
 
 /// One route as registered in the router (path relative to `server.baseroute`).
@@ -77,6 +79,12 @@ impl<S: Store> Table<S> {
             Access::Open => open(&self.state, route),
             Access::Raw => route,
             Access::Investigator(permission) => guarded(&self.state, permission, route),
+            Access::Loader => route
+                .layer(from_fn_with_state(
+                    self.state.clone(),
+                    loader::authenticate_loader::<S>,
+                ))
+                .layer(from_fn_with_state(self.state.clone(), envelope::<S>)),
         };
         let full = format!("{}{path}", self.state.config.server.baseroute);
         self.router = self.router.route(&full, route);
@@ -91,7 +99,7 @@ impl<S: Store> Table<S> {
 
 /// Every route of the API, in the order of spec api.md §4.
 fn table<S: Store>(state: AppState<S>) -> Table<S> {
-    use Access::{Investigator as Inv, Open, Raw};
+    use Access::{Investigator as Inv, Loader, Open, Raw};
     Table {
         state: state.clone(),
         router: Router::new(),
@@ -164,6 +172,80 @@ fn table<S: Store>(state: AppState<S>) -> Table<S> {
         "/investigator/update/",
         Inv(Permission::InvestigatorUpdate),
         post(investigator::update_investigator::<S>),
+    )
+    .add(
+        "POST",
+        "/manifest/agent/",
+        Loader,
+        post(manifest::manifest_for_agent::<S>),
+    )
+    .add(
+        "POST",
+        "/manifest/fetch/",
+        Loader,
+        post(manifest::fetch_object::<S>),
+    )
+    .add(
+        "GET",
+        "/loader",
+        Inv(Permission::Loader),
+        get(loader::get_loader::<S>),
+    )
+    .add(
+        "POST",
+        "/loader/status/",
+        Inv(Permission::LoaderStatus),
+        post(loader::set_status::<S>),
+    )
+    .add(
+        "POST",
+        "/loader/expect/",
+        Inv(Permission::LoaderExpect),
+        post(loader::set_expect::<S>),
+    )
+    .add(
+        "POST",
+        "/loader/key/",
+        Inv(Permission::LoaderKey),
+        post(loader::new_key_for::<S>),
+    )
+    .add(
+        "POST",
+        "/loader/new/",
+        Inv(Permission::LoaderNew),
+        post(loader::new_loader::<S>),
+    )
+    .add(
+        "GET",
+        "/manifest",
+        Inv(Permission::Manifest),
+        get(manifest::get_manifest::<S>),
+    )
+    .add(
+        "POST",
+        "/manifest/sign/",
+        Inv(Permission::ManifestSign),
+        post(manifest::sign_manifest::<S>),
+    )
+    .add(
+        "POST",
+        "/manifest/status/",
+        Inv(Permission::ManifestStatus),
+        post(manifest::set_manifest_status::<S>),
+    )
+    .add(
+        "POST",
+        "/manifest/new/",
+        Inv(Permission::ManifestNew),
+        post(manifest::new_manifest::<S>).layer(axum::extract::DefaultBodyLimit::max(
+            manifest::NEW_MANIFEST_BODY_LIMIT,
+        )),
+    )
+    .add(
+        "GET",
+        "/manifest/loaders/",
+        Inv(Permission::ManifestLoaders),
+        get(manifest::manifest_loaders::<S>),
     )
     .add("GET", "/openapi.json", Raw, get(openapi::get_openapi::<S>))
 }

@@ -113,6 +113,10 @@ fn filter(
         status: pattern(&p.status),
         threat_family: pattern(&p.threatfamily),
         found_anything: found,
+        manifest_id: id_filter(&p.manifestid)?,
+        manifest_name: pattern(&p.manifestname),
+        loader_id: id_filter(&p.loaderid)?,
+        loader_name: pattern(&p.loadername),
         limit: p.limit as u64,
         offset: p.offset as u64,
     })
@@ -198,12 +202,8 @@ async fn run<S: Store>(
         "agent" => SearchType::Agent,
         "command" => SearchType::Command,
         "investigator" => SearchType::Investigator,
-        "manifest" | "loader" => {
-            return Err(ApiError::Internal(format!(
-                "search type {} is not supported yet",
-                p.kind
-            )));
-        }
+        "manifest" => SearchType::Manifest,
+        "loader" => SearchType::Loader,
         _ => return Err(ApiError::Internal("search type is invalid".to_owned())),
     };
     let store = &state.store;
@@ -249,6 +249,22 @@ async fn run<S: Store>(
                     )
                 })
             }
+            SearchType::Manifest => store.get_manifest(id).await?.map(|mut manifest| {
+                manifest.content.clear();
+                manifest.signatures = None;
+                Item::with_data(
+                    format!("{base}/manifest?manifestid={}", id.0),
+                    Data::new("manifest", &manifest),
+                )
+            }),
+            SearchType::Loader => store.get_loader(id).await?.map(|mut loader| {
+                if loader.agentname.is_empty() {
+                    loader.agentname = "unset".to_owned();
+                }
+                loader.prefix.clear();
+                loader.expectenv.clear();
+                Item::with_data(base.to_owned(), Data::new("loader", &loader))
+            }),
         };
         items.extend(item);
     }

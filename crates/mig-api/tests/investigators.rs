@@ -207,6 +207,8 @@ async fn dashboard_lists_stats_and_recent_actions<S: Store>(server: Server<S>) {
         .await
         .unwrap();
     server.store.record_agents_stats(now, true).await.unwrap();
+    // The dashboard is rebuilt at most once a second.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let response = get().await.unwrap();
     assert_eq!(response.status(), 200);
     let text = response.text().await.unwrap();

@@ -22,6 +22,7 @@ on_both_stores!(mig_api::ApiConfig::for_tests() =>
     agent_and_command_answer_as_captured,
     search_errors_carry_the_parameters,
     injection_through_every_parameter_changes_nothing,
+    pagination_walks_every_row_once,
 );
 
 struct Seeded {
@@ -401,5 +402,101 @@ async fn agent_and_command_answer_as_captured<S: Store>(server: Server<S>) {
     );
     let (status, _) = get_one(&server, "/api/v1/agent?agentid=0").await;
     assert_eq!(status, 400);
+    server.stop().await;
+}
+
+/// 45 investigators, pages of 10: the first page has no pagination item, every
+/// later page has one whose `next` link gives the following page, and walking the
+/// links visits every row once, in order, until `no results found`.
+async fn pagination_walks_every_row_once<S: Store>(server: Server<S>) {
+    insert_bob(&*server.store, Permissions::ALL).await;
+    let mut expected = Vec::new();
+    for n in 0..45 {
+        let investigator = mig_protocol::Investigator {
+            name: format!("pager{n:02}"),
+            status: mig_protocol::status::InvestigatorStatus::Active,
+            createdat: GoTime::now(),
+            lastmodified: GoTime::now(),
+            ..Default::default()
+        };
+        expected.push(
+            server
+                .store
+                .insert_investigator(&investigator)
+                .await
+                .unwrap(),
+        );
+    }
+    let fetch = |url: String| {
+        let request = server.client.get(url).header("X-PGPAUTHORIZATION", token());
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            let text = response.text().await.unwrap();
+            (status, Envelope::from_json(text.as_bytes()).unwrap())
+        }
+    };
+    let ids_of = |envelope: &Envelope| -> Vec<Id> {
+        envelope
+            .collection
+            .items
+            .iter()
+            .filter(|item| item.data[0].name == "investigator")
+            .map(|item| {
+                let value: serde_json::Value =
+                    serde_json::from_str(item.data[0].value.as_ref().unwrap().get()).unwrap();
+                Id(value["id"].as_u64().unwrap())
+            })
+            .collect()
+    };
+    let (status, first) =
+        fetch(server.url("/api/v1/search?type=investigator&investigatorname=pager%25&limit=10"))
+            .await;
+    assert_eq!(status, 200);
+    let mut seen = ids_of(&first);
+    assert_eq!(seen.len(), 10);
+    assert!(
+        first
+            .collection
+            .items
+            .iter()
+            .all(|item| item.data[0].name != "pagination"),
+        "no pagination item at offset 0"
+    );
+    let mut url =
+        server.url("/api/v1/search?type=investigator&investigatorname=pager%25&limit=10&offset=10");
+    let mut offset = 10.0;
+    loop {
+        let (status, page) = fetch(url.clone()).await;
+        if status == 404 {
+            assert_eq!(page.collection.error.message, "no results found");
+            break;
+        }
+        assert_eq!(status, 200);
+        let ids = ids_of(&page);
+        assert!(!ids.is_empty() && ids.len() <= 10);
+        seen.extend(ids);
+        let items = &page.collection.items;
+        let parameters = items.last().unwrap();
+        assert_eq!(parameters.data[0].name, "search parameters");
+        let pagination = &items[items.len() - 2].data[0];
+        assert_eq!(pagination.name, "pagination");
+        let pagination: serde_json::Value =
+            serde_json::from_str(pagination.value.as_ref().unwrap().get()).unwrap();
+        assert_eq!(pagination["limit"], 10.0);
+        assert_eq!(pagination["offset"], offset);
+        let next = pagination["next"].as_str().unwrap();
+        let prefix = format!("{}/api/v1/search?", common::HOST);
+        assert!(next.starts_with(&prefix), "{next}");
+        assert!(next.contains("investigatorname=pager%"), "{next}");
+        offset += 10.0;
+        assert!(next.contains(&format!("&offset={offset}")), "{next}");
+        url = server.url(&format!(
+            "/api/v1/search?{}",
+            next[prefix.len()..].replace('%', "%25").replace('+', "%2B")
+        ));
+    }
+    assert_eq!(seen, expected, "every row once, in id order");
+    assert_eq!(offset, 50.0);
     server.stop().await;
 }

@@ -29,6 +29,7 @@ pub mod gojson;
 pub mod gotime;
 pub mod id;
 pub mod investigator;
+pub mod manifest;
 pub mod pgp;
 pub mod relay;
 pub mod search;

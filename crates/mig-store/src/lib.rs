@@ -28,6 +28,6 @@ pub use config::PostgresSection;
 pub use postgres::{PgConfig, PgStore};
 pub use sqlite::SqliteStore;
 pub use store::{
-    ActionProgress, AgentTimeouts, AgentTransitions, ApiKeyHolder, HeartbeatOutcome, OutboxEntry,
-    Store, StoreError, StoreResult,
+    ActionProgress, AgentTimeouts, AgentTransitions, ApiKeyHolder, HeartbeatOutcome,
+    LoaderKeyHolder, LoaderManifest, OutboxEntry, Store, StoreError, StoreResult,
 };

@@ -7,11 +7,62 @@ use mig_protocol::{Action, GoTime, Id, Investigator, Permissions};
 use crate::store::Store;
 
 use super::{INVESTIGATOR_COLUMNS, PgStore, get, read_investigator};
+use crate::common::id_of;
 use crate::common::{db_error, decode_json};
-use crate::store::{ApiKeyHolder, StoreError, StoreResult};
+use crate::dialect::{LOADER_COLUMNS, MANIFEST_COLUMNS};
+use crate::store::{ApiKeyHolder, LoaderKeyHolder, LoaderManifest, StoreError, StoreResult};
+use crate::target::Dialect;
+use chrono::{DateTime, Utc};
+use mig_protocol::Agent;
+use mig_protocol::manifest::{LoaderEntry, ManifestRecord};
 use sqlx::AssertSqlSafe;
 
 crate::dialect::shared_api_queries!(PgStore, crate::target::Dialect::Postgres);
+crate::dialect::shared_manifest_queries!(PgStore, crate::target::Dialect::Postgres);
+
+type Row = sqlx::postgres::PgRow;
+type Db = sqlx::Postgres;
+const JSON_CAST: &str = "::json";
+
+fn time_param(time: DateTime<Utc>) -> DateTime<Utc> {
+    time
+}
+
+fn read_time(row: &Row, name: &str) -> StoreResult<DateTime<Utc>> {
+    get(row, name)
+}
+
+impl PgStore {
+    /// Ids of the loaders a loader expression matches, evaluated under the read-only role.
+    async fn loader_ids_matching(
+        &self,
+        expression: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<i64>> {
+        let compiled =
+            crate::target::compile_loader_expression(expression, Dialect::Postgres, 1, now)?;
+        let sql = format!(
+            "SELECT CAST(agents.id AS BIGINT) AS id FROM {} WHERE ({})",
+            crate::target::LOADERS_AS_AGENTS,
+            compiled.sql
+        );
+        let mut tx = self.pool.begin().await.map_err(db_error("begin"))?;
+        if let Some(set_role) = &self.readonly_role {
+            sqlx::raw_sql(AssertSqlSafe(set_role.clone()))
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error("set the read-only role"))?;
+        }
+        let rows = super::bind_target(sqlx::query(AssertSqlSafe(sql)), &compiled.params)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_error("evaluate a loader expression"))?;
+        tx.commit()
+            .await
+            .map_err(db_error("commit a loader expression"))?;
+        rows.iter().map(|row| get::<i64>(row, "id")).collect()
+    }
+}
 
 impl PgStore {
     pub(super) async fn api_latest_agents_stats(&self) -> StoreResult<Option<AgentsStats>> {

@@ -15,6 +15,11 @@ pub enum SearchType {
     Agent,
     Command,
     Investigator,
+    /// `manifests`: by `manifest_id`, `manifest_name`, `status`, before/after on `timestamp`.
+    Manifest,
+    /// `loaders`: by `loader_id`, `loader_name`, `agent_name` (the loader's host name,
+    /// `loaders.name`), before/after on `lastseen`.
+    Loader,
 }
 
 /// The filters of a search; `None` is "no filter". Patterns are ILIKE patterns.
@@ -34,6 +39,10 @@ pub struct SearchFilter {
     pub threat_family: Option<String>,
     /// Commands only: successful commands with a result whose `foundanything` is this.
     pub found_anything: Option<bool>,
+    pub manifest_id: Option<Id>,
+    pub manifest_name: Option<String>,
+    pub loader_id: Option<Id>,
+    pub loader_name: Option<String>,
     pub limit: u64,
     pub offset: u64,
 }
@@ -113,6 +122,7 @@ pub(crate) fn build(
     const SIGNERS: &str = " INNER JOIN signatures ON actions.id = signatures.actionid \
         INNER JOIN investigators ON signatures.investigatorid = investigators.id";
     let (table, order, from) = match kind {
+        SearchType::Manifest | SearchType::Loader => return build_manifest_or_loader(kind, b, f),
         SearchType::Action => {
             let mut from = String::from("actions");
             if wants_investigators {
@@ -219,6 +229,43 @@ pub(crate) fn build(
     let sql = format!(
         "SELECT {id} AS id FROM {from} WHERE {where_clause} \
          GROUP BY {table}.id, {order_column} ORDER BY {order} LIMIT {limit} OFFSET {offset}"
+    );
+    (sql, b.binds)
+}
+
+/// Manifests (newest first) and loaders (by name), limited and offset like the others.
+fn build_manifest_or_loader(
+    kind: SearchType,
+    mut b: Builder,
+    f: &SearchFilter,
+) -> (String, Vec<Bind>) {
+    let (table, time, order) = if kind == SearchType::Manifest {
+        b.id("manifests.id", f.manifest_id);
+        b.pattern("manifests.name", &f.manifest_name);
+        b.pattern("manifests.status", &f.status);
+        (
+            "manifests",
+            "manifests.\"timestamp\"",
+            "manifests.\"timestamp\" DESC, manifests.id DESC",
+        )
+    } else {
+        b.id("loaders.id", f.loader_id);
+        b.pattern("loaders.loadername", &f.loader_name);
+        b.pattern("loaders.name", &f.agent_name);
+        ("loaders", "loaders.lastseen", "loaders.loadername ASC")
+    };
+    b.time(time, "<=", f.before);
+    b.time(time, ">=", f.after);
+    let where_clause = if b.conditions.is_empty() {
+        "TRUE".to_owned()
+    } else {
+        b.conditions.join(" AND ")
+    };
+    let limit = b.placeholder(Bind::Int(i64::try_from(f.limit).unwrap_or(i64::MAX)));
+    let offset = b.placeholder(Bind::Int(i64::try_from(f.offset).unwrap_or(i64::MAX)));
+    let sql = format!(
+        "SELECT CAST({table}.id AS BIGINT) AS id FROM {table} WHERE {where_clause} \
+         ORDER BY {order} LIMIT {limit} OFFSET {offset}"
     );
     (sql, b.binds)
 }

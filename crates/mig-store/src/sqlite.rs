@@ -1223,6 +1223,86 @@ impl Store for SqliteStore {
         self.api_search_ids(kind, filter).await
     }
 
+    async fn insert_manifest(
+        &self,
+        manifest: &mig_protocol::manifest::ManifestRecord,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Id> {
+        self.api_insert_manifest(manifest, now).await
+    }
+
+    async fn get_manifest(
+        &self,
+        id: Id,
+    ) -> StoreResult<Option<mig_protocol::manifest::ManifestRecord>> {
+        self.api_get_manifest(id).await
+    }
+
+    async fn sign_manifest(
+        &self,
+        id: Id,
+        investigator: Id,
+        signature: &str,
+        required: u32,
+    ) -> StoreResult<()> {
+        self.api_sign_manifest(id, investigator, signature, required)
+            .await
+    }
+
+    async fn set_manifest_status(&self, id: Id, status: &str, required: u32) -> StoreResult<()> {
+        self.api_set_manifest_status(id, status, required).await
+    }
+
+    async fn manifest_loaders(
+        &self,
+        id: Id,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<mig_protocol::manifest::LoaderEntry>> {
+        self.api_manifest_loaders(id, now).await
+    }
+
+    async fn insert_loader(
+        &self,
+        entry: &mig_protocol::manifest::LoaderEntry,
+        prefix: &str,
+        key: (&[u8], &[u8]),
+        now: DateTime<Utc>,
+    ) -> StoreResult<Id> {
+        self.api_insert_loader(entry, prefix, key, now).await
+    }
+
+    async fn get_loader(&self, id: Id) -> StoreResult<Option<mig_protocol::manifest::LoaderEntry>> {
+        self.api_get_loader(id).await
+    }
+
+    async fn set_loader_enabled(&self, id: Id, enabled: bool) -> StoreResult<()> {
+        self.api_set_loader_enabled(id, enabled).await
+    }
+
+    async fn set_loader_expectenv(&self, id: Id, expectenv: Option<&str>) -> StoreResult<()> {
+        self.api_set_loader_expectenv(id, expectenv).await
+    }
+
+    async fn set_loader_key(&self, id: Id, key: (&[u8], &[u8])) -> StoreResult<String> {
+        self.api_set_loader_key(id, key).await
+    }
+
+    async fn loader_key_holder(
+        &self,
+        prefix: &str,
+    ) -> StoreResult<Option<crate::store::LoaderKeyHolder>> {
+        self.api_loader_key_holder(prefix).await
+    }
+
+    async fn loader_manifest(
+        &self,
+        loader: Id,
+        agent: &Agent,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<crate::store::LoaderManifest>> {
+        self.api_loader_manifest(loader, agent, now).await
+    }
+
     async fn wait_for_new_action(&self, timeout: Duration) {
         let _ = tokio::time::timeout(timeout, self.new_action.notified()).await;
     }

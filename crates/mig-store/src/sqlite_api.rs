@@ -7,11 +7,52 @@ use mig_protocol::{Action, GoTime, Id, Investigator, Permissions};
 use crate::store::Store;
 
 use super::{INVESTIGATOR_COLUMNS, SqliteStore, get, read_investigator};
+use crate::common::id_of;
 use crate::common::{db_error, decode_json};
-use crate::store::{ApiKeyHolder, StoreError, StoreResult};
+use crate::dialect::{LOADER_COLUMNS, MANIFEST_COLUMNS};
+use crate::store::{ApiKeyHolder, LoaderKeyHolder, LoaderManifest, StoreError, StoreResult};
+use crate::target::Dialect;
+use chrono::{DateTime, Utc};
+use mig_protocol::Agent;
+use mig_protocol::manifest::{LoaderEntry, ManifestRecord};
 use sqlx::AssertSqlSafe;
 
 crate::dialect::shared_api_queries!(SqliteStore, crate::target::Dialect::Sqlite);
+crate::dialect::shared_manifest_queries!(SqliteStore, crate::target::Dialect::Sqlite);
+
+type Row = sqlx::sqlite::SqliteRow;
+type Db = sqlx::Sqlite;
+const JSON_CAST: &str = "";
+
+fn time_param(time: DateTime<Utc>) -> String {
+    crate::target::sqlite_timestamp(&time)
+}
+
+fn read_time(row: &Row, name: &str) -> StoreResult<DateTime<Utc>> {
+    super::get_time(row, name)
+}
+
+impl SqliteStore {
+    /// Ids of the loaders a loader expression matches.
+    async fn loader_ids_matching(
+        &self,
+        expression: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<i64>> {
+        let compiled =
+            crate::target::compile_loader_expression(expression, Dialect::Sqlite, 1, now)?;
+        let sql = format!(
+            "SELECT agents.id AS id FROM {} WHERE ({})",
+            crate::target::LOADERS_AS_AGENTS,
+            compiled.sql
+        );
+        let rows = super::bind_target(sqlx::query(AssertSqlSafe(sql)), &compiled.params)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error("evaluate a loader expression"))?;
+        rows.iter().map(|row| get::<i64>(row, "id")).collect()
+    }
+}
 
 impl SqliteStore {
     pub(super) async fn api_latest_agents_stats(&self) -> StoreResult<Option<AgentsStats>> {

@@ -27,6 +27,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use mig_protocol::action::ActionCounters;
 use mig_protocol::agent::AgentsStats;
+use mig_protocol::manifest::{LoaderEntry, ManifestRecord};
 use mig_protocol::{Action, Agent, Command, Id, Investigator, Permissions};
 
 use crate::target::TargetError;
@@ -115,6 +116,28 @@ pub struct ApiKeyHolder {
     pub hash: Vec<u8>,
     /// The 16-byte salt of the hash.
     pub salt: Vec<u8>,
+}
+
+/// An enabled loader's key material, for `X-LOADERKEY` (api.md §3.4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoaderKeyHolder {
+    pub id: Id,
+    /// The entry name (DB `loadername`).
+    pub name: String,
+    /// PBKDF2-HMAC-SHA256 of the key part (32 bytes).
+    pub hash: Vec<u8>,
+    /// The 16-byte salt of the hash.
+    pub salt: Vec<u8>,
+}
+
+/// The manifest served to one loader (api.md §4.15).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoaderManifest {
+    /// The loader entry's name (`loader_name` of the answer).
+    pub loader_name: String,
+    /// The newest active manifest whose target matches the loader, with content
+    /// and signatures.
+    pub manifest: ManifestRecord,
 }
 
 /// The database of MIG, as the scheduler and the API use it.
@@ -377,6 +400,103 @@ pub trait Store: Send + Sync + 'static {
         kind: crate::search::SearchType,
         filter: &crate::search::SearchFilter,
     ) -> impl Future<Output = StoreResult<Vec<Id>>> + Send;
+
+    // ---- manifests and loaders (api.md §4.13–4.15) --------------------------------
+    // Manifest targets and loader `expectenv` are expressions over `loaders`, compiled
+    // by the safe target compiler (`target::compile_loader_expression`), never pasted.
+
+    /// Inserts a manifest with status `staged` and `timestamp = now`; returns its id.
+    fn insert_manifest(
+        &self,
+        manifest: &ManifestRecord,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<Id>> + Send;
+
+    /// Reads one manifest with its content and signatures (`None` when it has none).
+    fn get_manifest(
+        &self,
+        id: Id,
+    ) -> impl Future<Output = StoreResult<Option<ManifestRecord>>> + Send;
+
+    /// Adds `investigator`'s signature to a manifest that exists and is not disabled
+    /// (`NotFound` otherwise; `Conflict` when this investigator already signed), then
+    /// sets it `active` when it holds at least `required` signatures, else `staged`.
+    fn sign_manifest(
+        &self,
+        id: Id,
+        investigator: Id,
+        signature: &str,
+        required: u32,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// `staged`: deletes every signature and recomputes the status against
+    /// `required` (a disabled manifest stays disabled); `disabled`: disables it for
+    /// good. `NotFound` when the manifest does not exist.
+    fn set_manifest_status(
+        &self,
+        id: Id,
+        status: &str,
+        required: u32,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// The enabled loaders a manifest's target matches, ordered by id; `NotFound` when
+    /// the manifest does not exist or is disabled, `Target` when its target does not compile.
+    fn manifest_loaders(
+        &self,
+        id: Id,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<Vec<LoaderEntry>>> + Send;
+
+    /// Inserts a loader entry (`enabled` false, `lastseen = now`, `expectenv` NULL when
+    /// empty) with its key prefix and hashed key; `Conflict` on a duplicate name or prefix.
+    fn insert_loader(
+        &self,
+        entry: &LoaderEntry,
+        prefix: &str,
+        key: (&[u8], &[u8]),
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<Id>> + Send;
+
+    /// Reads one loader entry (`key` empty; `agentname` and `expectenv` `""` when NULL).
+    fn get_loader(&self, id: Id) -> impl Future<Output = StoreResult<Option<LoaderEntry>>> + Send;
+
+    /// Enables or disables a loader; `NotFound` when absent.
+    fn set_loader_enabled(
+        &self,
+        id: Id,
+        enabled: bool,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Sets (`Some`) or clears (`None`) a loader's expected environment; `NotFound` when absent.
+    fn set_loader_expectenv(
+        &self,
+        id: Id,
+        expectenv: Option<&str>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Replaces a loader's key hash and salt; returns its (unchanged) prefix.
+    fn set_loader_key(
+        &self,
+        id: Id,
+        key: (&[u8], &[u8]),
+    ) -> impl Future<Output = StoreResult<String>> + Send;
+
+    /// The enabled loader whose key prefix is `prefix`.
+    fn loader_key_holder(
+        &self,
+        prefix: &str,
+    ) -> impl Future<Output = StoreResult<Option<LoaderKeyHolder>>> + Send;
+
+    /// The loader-facing "locate" step (api.md §4.15): records what the loader's agent
+    /// reported (`name`, `env`, `tags`, `queueloc`, `lastseen = now`), checks the
+    /// loader's `expectenv`, and picks the newest active manifest whose target matches
+    /// the loader. `None` when the environment is not the expected one or no manifest matches.
+    fn loader_manifest(
+        &self,
+        loader: Id,
+        agent: &Agent,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<Option<LoaderManifest>>> + Send;
 
     // ---- wake-ups ----------------------------------------------------------------
 

@@ -52,8 +52,25 @@ mod time;
 
 pub use compile::{CompiledTarget, Dialect, TargetParam, compile, compile_at, sqlite_timestamp};
 pub use parser::{
-    Column, CompareOp, Expr, JsonColumn, JsonStep, Literal, MAX_DEPTH, MAX_LENGTH, Operand, parse,
+    Column, CompareOp, Expr, JsonColumn, JsonStep, Literal, MAX_DEPTH, MAX_LENGTH, Operand, Table,
+    parse, parse_for,
 };
+
+/// The `loaders` columns a [`Table::Loaders`] expression may read, presented under the
+/// names the compiler writes (`agents.id`, `agents.environment`, …).
+pub const LOADERS_AS_AGENTS: &str =
+    "(SELECT id, loadername, queueloc, env AS environment, tags FROM loaders) AS agents";
+
+/// Compiles a manifest target or a loader `expectenv` (an expression over `loaders`);
+/// evaluate it over [`LOADERS_AS_AGENTS`].
+pub fn compile_loader_expression(
+    expression: &str,
+    dialect: Dialect,
+    first_placeholder: usize,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<CompiledTarget, TargetError> {
+    parse_for(expression, Table::Loaders)?.to_sql(dialect, first_placeholder, now)
+}
 
 /// Why a target was refused.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

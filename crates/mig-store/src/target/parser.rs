@@ -274,8 +274,58 @@ impl Column {
     }
 }
 
+/// The table an expression is evaluated against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    /// Action targets: the columns of `agents`.
+    Agents,
+    /// Manifest targets and loader `expectenv` (api.md §8): the columns of `loaders`
+    /// the read-only role may read — `id`, `loadername`, `queueloc`, `env` (JSON,
+    /// compiled as [`Column::Environment`]) and `tags`. The compiled SQL still names
+    /// the table `agents`: callers evaluate it over
+    /// [`LOADERS_AS_AGENTS`](crate::target::LOADERS_AS_AGENTS).
+    Loaders,
+}
+
+impl Table {
+    fn name(self) -> &'static str {
+        match self {
+            Table::Agents => "agents",
+            Table::Loaders => "loaders",
+        }
+    }
+
+    fn column(self, name: &str) -> Option<Column> {
+        match self {
+            Table::Agents => Column::from_name(name),
+            Table::Loaders => match name {
+                "id" => Some(Column::Id),
+                "loadername" => Some(Column::LoaderName),
+                "queueloc" => Some(Column::QueueLoc),
+                "env" => Some(Column::Environment),
+                "tags" => Some(Column::Tags),
+                _ => None,
+            },
+        }
+    }
+
+    fn unknown_column(self) -> &'static str {
+        match self {
+            Table::Agents => {
+                "unknown column (allowed: id, name, queueloc, mode, version, pid, starttime, destructiontime, heartbeattime, refreshtime, status, environment, tags, loadername)"
+            }
+            Table::Loaders => "unknown column (allowed: id, loadername, queueloc, env, tags)",
+        }
+    }
+}
+
 /// Parses and type-checks a target.
 pub fn parse(target: &str) -> Result<Expr, TargetError> {
+    parse_for(target, Table::Agents)
+}
+
+/// Parses and type-checks an expression over `table`.
+pub fn parse_for(target: &str, table: Table) -> Result<Expr, TargetError> {
     if target.len() > MAX_LENGTH {
         return Err(TargetError::TooLong {
             length: target.len(),
@@ -287,6 +337,7 @@ pub fn parse(target: &str) -> Result<Expr, TargetError> {
         return Err(TargetError::Empty);
     }
     let mut parser = Parser {
+        table,
         tokens,
         position: 0,
         depth: 0,
@@ -317,6 +368,7 @@ enum RawOperand {
 }
 
 struct Parser {
+    table: Table,
     tokens: Vec<Token>,
     position: usize,
     depth: usize,
@@ -574,7 +626,9 @@ impl Parser {
         self.expect(&TokenKind::LeftParen, "'('", "expected '(' after IN")?;
         if self.peek_word() == Some("select") {
             let select = self.next("select")?;
-            if !matches!(left, RawOperand::Typed(Operand::Column(Column::Id), _)) {
+            if self.table != Table::Agents
+                || !matches!(left, RawOperand::Typed(Operand::Column(Column::Id), _))
+            {
                 return Err(unsupported(&select, SUB_SELECT_REFUSED));
             }
             let found = self.parse_found_in_action()?;
@@ -722,15 +776,18 @@ impl Parser {
                 return self.parse_now();
             }
             "current_timestamp" if !followed_by_paren => return self.parse_now(),
-            "agents" if self.peek().map(|next| &next.kind) == Some(&TokenKind::Dot) => {
+            table
+                if table == self.table.name()
+                    && self.peek().map(|next| &next.kind) == Some(&TokenKind::Dot) =>
+            {
                 self.position += 1;
                 let column = self.next("a column")?;
                 return match &column.kind {
-                    TokenKind::Word(name) => match Column::from_name(name) {
+                    TokenKind::Word(name) => match self.table.column(name) {
                         Some(found) => self.parse_column(found),
-                        None => Err(unsupported(&column, "unknown column of agents")),
+                        None => Err(unsupported(&column, self.table.unknown_column())),
                     },
-                    _ => Err(unsupported(&column, "expected a column of agents")),
+                    _ => Err(unsupported(&column, "expected a column")),
                 };
             }
             _ => {}
@@ -747,7 +804,7 @@ impl Parser {
                 "functions other than NOW() are not allowed",
             ));
         }
-        if let Some(column) = Column::from_name(word) {
+        if let Some(column) = self.table.column(word) {
             return self.parse_column(column);
         }
         let reason = match word {
@@ -761,9 +818,7 @@ impl Parser {
             "and" | "or" | "not" | "is" | "in" | "like" | "ilike" => {
                 "expected a column, a literal or NOW()"
             }
-            _ => {
-                "unknown column (allowed: id, name, queueloc, mode, version, pid, starttime, destructiontime, heartbeattime, refreshtime, status, environment, tags, loadername)"
-            }
+            _ => self.table.unknown_column(),
         };
         Err(unsupported(token, reason))
     }

@@ -44,6 +44,9 @@ macro_rules! conformance_suite {
             api_investigator_status_and_last_admin_rule,
             api_fingerprint_stats_and_recent_actions,
             api_search_ids_binds_every_filter,
+            api_loaders_keys_and_check_in,
+            api_manifests_sign_status_and_target,
+            api_search_manifests_and_loaders,
         );
     };
     (@tests $runner:ident: $($name:ident),* $(,)?) => {
@@ -1475,4 +1478,364 @@ pub async fn api_search_ids_binds_every_filter<S: Store>(store: &S) {
         );
     }
     assert_eq!(search(SearchType::Action, all(100)).await, vec![action.id]);
+}
+
+fn loader(name: &str) -> mig_protocol::manifest::LoaderEntry {
+    mig_protocol::manifest::LoaderEntry {
+        name: name.into(),
+        ..Default::default()
+    }
+}
+
+fn manifest_record(name: &str, target: &str) -> mig_protocol::manifest::ManifestRecord {
+    mig_protocol::manifest::ManifestRecord {
+        name: name.into(),
+        content: mig_protocol::manifest::build_content(&[("mig-agent", b"agent bytes")]),
+        status: "staged".into(),
+        target: target.into(),
+        ..Default::default()
+    }
+}
+
+pub async fn api_loaders_keys_and_check_in<S: Store>(store: &S) {
+    let now = now();
+    let key = |n: u8| ([n; 32], [n; 16]);
+    let (hash, salt) = key(1);
+    let id = store
+        .insert_loader(&loader("web1"), "AbCd1234", (&hash, &salt), now)
+        .await
+        .unwrap();
+    // Duplicate names and prefixes are refused.
+    let (hash2, salt2) = key(2);
+    assert!(matches!(
+        store
+            .insert_loader(&loader("web1"), "Zzzz9999", (&hash2, &salt2), now)
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    let entry = store.get_loader(id).await.unwrap().unwrap();
+    assert_eq!(entry.name, "web1");
+    assert_eq!(entry.prefix, "AbCd1234");
+    assert_eq!(entry.key, "");
+    assert_eq!(entry.agentname, "");
+    assert!(!entry.enabled);
+    assert_eq!(entry.expectenv, "");
+    assert_eq!(entry.lastseen.to_utc(), now);
+    assert!(store.get_loader(Id(id.0 + 1000)).await.unwrap().is_none());
+    // Disabled loaders cannot authenticate.
+    assert!(store.loader_key_holder("AbCd1234").await.unwrap().is_none());
+    store.set_loader_enabled(id, true).await.unwrap();
+    let holder = store.loader_key_holder("AbCd1234").await.unwrap().unwrap();
+    assert_eq!((holder.id, holder.name.as_str()), (id, "web1"));
+    assert_eq!((holder.hash, holder.salt), (hash.to_vec(), salt.to_vec()));
+    let prefix = store.set_loader_key(id, (&hash2, &salt2)).await.unwrap();
+    assert_eq!(prefix, "AbCd1234");
+    let holder = store.loader_key_holder("AbCd1234").await.unwrap().unwrap();
+    assert_eq!(holder.hash, hash2.to_vec());
+    assert!(matches!(
+        store.set_loader_enabled(Id(id.0 + 1000), true).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    // Check-in: no manifest yet.
+    let agent = heartbeat("linux.q1", 10);
+    assert!(
+        store
+            .loader_manifest(id, &agent, now)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let entry = store.get_loader(id).await.unwrap().unwrap();
+    assert_eq!(entry.agentname, "host-linux.q1");
+    // An active manifest whose target matches the loader's reported environment.
+    let manifest_id = store
+        .insert_manifest(
+            &manifest_record("m1", "env#>>'{os}'='linux' AND tags->>'operator'='opsec'"),
+            now,
+        )
+        .await
+        .unwrap();
+    // With no signature required, staging makes it active.
+    store
+        .set_manifest_status(manifest_id, "staged", 0)
+        .await
+        .unwrap();
+    let found = store
+        .loader_manifest(id, &agent, now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.loader_name, "web1");
+    assert_eq!(found.manifest.id, manifest_id);
+    assert!(!found.manifest.content.is_empty());
+    // The expected environment gates it.
+    store
+        .set_loader_expectenv(id, Some("env->>'arch'='arm64'"))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .loader_manifest(id, &agent, now)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    store
+        .set_loader_expectenv(id, Some("env->>'arch'='amd64'"))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .loader_manifest(id, &agent, now)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        store.get_loader(id).await.unwrap().unwrap().expectenv,
+        "env->>'arch'='amd64'"
+    );
+    store.set_loader_expectenv(id, None).await.unwrap();
+    // A darwin host does not match the manifest's target.
+    let darwin = heartbeat("darwin.q2", 11);
+    assert!(
+        store
+            .loader_manifest(id, &darwin, now)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+pub async fn api_manifests_sign_status_and_target<S: Store>(store: &S) {
+    let now = now();
+    let alice = investigator("alice", "AAAA000000000000000000000000000000000011", now);
+    let bob = investigator("bob", "BBBB000000000000000000000000000000000012", now);
+    let alice_id = store.insert_investigator(&alice).await.unwrap();
+    let bob_id = store.insert_investigator(&bob).await.unwrap();
+    let id = store
+        .insert_manifest(&manifest_record("m1", "loadername LIKE 'web%'"), now)
+        .await
+        .unwrap();
+    let stored = store.get_manifest(id).await.unwrap().unwrap();
+    assert_eq!(stored.status, "staged");
+    assert_eq!(stored.signatures, None);
+    assert_eq!(stored.timestamp.to_utc(), now);
+    assert_eq!(stored.target, "loadername LIKE 'web%'");
+    store.sign_manifest(id, alice_id, "sig-a", 2).await.unwrap();
+    assert_eq!(
+        store.get_manifest(id).await.unwrap().unwrap().status,
+        "staged"
+    );
+    // One signature per investigator.
+    assert!(matches!(
+        store.sign_manifest(id, alice_id, "sig-a2", 2).await,
+        Err(StoreError::Conflict(_))
+    ));
+    store.sign_manifest(id, bob_id, "sig-b", 2).await.unwrap();
+    let stored = store.get_manifest(id).await.unwrap().unwrap();
+    assert_eq!(stored.status, "active");
+    assert_eq!(
+        stored.signatures,
+        Some(vec!["sig-a".to_owned(), "sig-b".to_owned()])
+    );
+    // Loaders the target matches: enabled ones only.
+    let key = ([7u8; 32], [7u8; 16]);
+    let web1 = store
+        .insert_loader(&loader("web1"), "Prefix01", (&key.0, &key.1), now)
+        .await
+        .unwrap();
+    let key2 = ([8u8; 32], [8u8; 16]);
+    let web2 = store
+        .insert_loader(&loader("web2"), "Prefix02", (&key2.0, &key2.1), now)
+        .await
+        .unwrap();
+    let key3 = ([9u8; 32], [9u8; 16]);
+    let db1 = store
+        .insert_loader(&loader("db1"), "Prefix03", (&key3.0, &key3.1), now)
+        .await
+        .unwrap();
+    for loader in [web1, web2, db1] {
+        store.set_loader_enabled(loader, true).await.unwrap();
+    }
+    store.set_loader_enabled(web2, false).await.unwrap();
+    let matched: Vec<Id> = store
+        .manifest_loaders(id, now)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|entry| entry.id)
+        .collect();
+    assert_eq!(matched, vec![web1]);
+    // Staging drops the signatures; disabling is final.
+    store.set_manifest_status(id, "staged", 2).await.unwrap();
+    let stored = store.get_manifest(id).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.status.as_str(), stored.signatures),
+        ("staged", None)
+    );
+    store.set_manifest_status(id, "disabled", 2).await.unwrap();
+    assert!(matches!(
+        store.sign_manifest(id, alice_id, "sig", 2).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    store.set_manifest_status(id, "staged", 2).await.unwrap();
+    assert_eq!(
+        store.get_manifest(id).await.unwrap().unwrap().status,
+        "disabled"
+    );
+    assert!(matches!(
+        store.manifest_loaders(id, now).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(matches!(
+        store
+            .set_manifest_status(Id(id.0 + 1000), "staged", 2)
+            .await,
+        Err(StoreError::NotFound { .. })
+    ));
+    // A target the compiler refuses is a Target error, and nothing runs.
+    let bad = store
+        .insert_manifest(&manifest_record("bad", "1=1; DROP TABLE loaders"), now)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.manifest_loaders(bad, now).await,
+        Err(StoreError::Target(_))
+    ));
+    assert!(store.get_loader(db1).await.unwrap().is_some());
+}
+
+pub async fn api_search_manifests_and_loaders<S: Store>(store: &S) {
+    use mig_store::search::{SearchFilter, SearchType};
+    let now = now();
+    let first = store
+        .insert_manifest(
+            &manifest_record("alpha", "id > 0"),
+            now - TimeDelta::hours(2),
+        )
+        .await
+        .unwrap();
+    let second = store
+        .insert_manifest(&manifest_record("beta", "id > 0"), now)
+        .await
+        .unwrap();
+    let all = SearchFilter {
+        limit: 100,
+        ..SearchFilter::default()
+    };
+    let search =
+        |kind, filter: SearchFilter| async move { store.search_ids(kind, &filter).await.unwrap() };
+    assert_eq!(
+        search(SearchType::Manifest, all.clone()).await,
+        vec![second, first]
+    );
+    assert_eq!(
+        search(
+            SearchType::Manifest,
+            SearchFilter {
+                manifest_name: Some("ALP%".into()),
+                ..all.clone()
+            }
+        )
+        .await,
+        vec![first]
+    );
+    assert_eq!(
+        search(
+            SearchType::Manifest,
+            SearchFilter {
+                manifest_id: Some(second),
+                ..all.clone()
+            }
+        )
+        .await,
+        vec![second]
+    );
+    assert_eq!(
+        search(
+            SearchType::Manifest,
+            SearchFilter {
+                after: Some(now - TimeDelta::hours(1)),
+                ..all.clone()
+            }
+        )
+        .await,
+        vec![second]
+    );
+    assert_eq!(
+        search(
+            SearchType::Manifest,
+            SearchFilter {
+                status: Some("active".into()),
+                ..all.clone()
+            }
+        )
+        .await,
+        Vec::<Id>::new()
+    );
+    let key = ([1u8; 32], [1u8; 16]);
+    let zeta = store
+        .insert_loader(&loader("zeta"), "Prefix0Z", (&key.0, &key.1), now)
+        .await
+        .unwrap();
+    let key2 = ([2u8; 32], [2u8; 16]);
+    let eta = store
+        .insert_loader(&loader("eta"), "Prefix0E", (&key2.0, &key2.1), now)
+        .await
+        .unwrap();
+    store
+        .loader_manifest(zeta, &heartbeat("linux.z", 1), now)
+        .await
+        .unwrap();
+    assert_eq!(
+        search(SearchType::Loader, all.clone()).await,
+        vec![eta, zeta]
+    );
+    assert_eq!(
+        search(
+            SearchType::Loader,
+            SearchFilter {
+                agent_name: Some("host-linux%".into()),
+                ..all.clone()
+            }
+        )
+        .await,
+        vec![zeta]
+    );
+    assert_eq!(
+        search(
+            SearchType::Loader,
+            SearchFilter {
+                loader_name: Some("e%".into()),
+                ..all.clone()
+            }
+        )
+        .await,
+        vec![eta]
+    );
+    assert_eq!(
+        search(
+            SearchType::Loader,
+            SearchFilter {
+                limit: 1,
+                offset: 1,
+                ..all.clone()
+            }
+        )
+        .await,
+        vec![zeta]
+    );
+    // Injection attempts are bound values: they match nothing and change nothing.
+    assert_eq!(
+        search(
+            SearchType::Loader,
+            SearchFilter {
+                loader_name: Some("x' OR '1'='1".into()),
+                ..all.clone()
+            }
+        )
+        .await,
+        Vec::<Id>::new()
+    );
 }
