@@ -54,7 +54,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ),
     )?;
     let url = format!("http://{address}/api/v1/search?type=agent");
-    let mut measure =
+    let measure =
         |program: &PathBuf, args: &[&str]| -> Result<Vec<Duration>, Box<dyn std::error::Error>> {
             let mut samples = Vec::with_capacity(runs);
             for _ in 0..runs {

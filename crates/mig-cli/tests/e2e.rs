@@ -32,10 +32,10 @@ fn main() -> ExitCode {
         _ => {
             // `cargo test` passes harness flags (`--nocapture`, filters…): a
             // filter that does not name this test skips it.
-            if let Some(filter) = args.iter().find(|arg| !arg.starts_with('-')) {
-                if !"first_investigation".contains(filter.as_str()) {
-                    return ExitCode::SUCCESS;
-                }
+            if let Some(filter) = args.iter().find(|arg| !arg.starts_with('-'))
+                && !"first_investigation".contains(filter.as_str())
+            {
+                return ExitCode::SUCCESS;
             }
             if args.iter().any(|arg| arg == "--list") {
                 println!("first_investigation: test");

@@ -1,11 +1,11 @@
 //! The investigator's side of MIG, shared by `mig` and `mig-console`.
 //!
-//! - [`migrc`]: `~/.migrc`;
-//! - [`client`]: the typed REST client (token per request, one retry on 401,
+//! - [`migrc`] — `~/.migrc`;
+//! - [`client`] — the typed REST client (token per request, one retry on 401,
 //!   API-key mode, the calls of clients.md §1.5) and action signing;
-//! - [`follow`]: `FollowAction` and the progress bar;
-//! - [`print`]: `PrintActionResults` in text, NDJSON or CSV;
-//! - [`signer`]: the investigator's signer from `.migrc` (their `gpg`) or
+//! - [`follow`] — `FollowAction` and the progress bar;
+//! - [`print`] — `PrintActionResults` in text, NDJSON or CSV;
+//! - [`signer`] — the investigator's signer from `.migrc` (their `gpg`) or
 //!   from an armored secret-key file.
 
 pub mod client;

@@ -20,7 +20,10 @@ pub enum SignerError {
         source: std::io::Error,
     },
     #[error("secret key file {path}: {source}")]
-    Key { path: String, source: PgpError },
+    Key {
+        path: String,
+        source: Box<PgpError>,
+    },
 }
 
 /// The signer `.migrc` describes.
@@ -35,7 +38,7 @@ pub fn signer_from_migrc(migrc: &Migrc) -> Result<Arc<dyn Signer + Send + Sync>,
             SecretKeySigner::from_armored(&text, passphrase.as_deref()).map_err(|source| {
                 SignerError::Key {
                     path: path.display().to_string(),
-                    source,
+                    source: Box::new(source),
                 }
             })?;
         return Ok(Arc::new(signer));

@@ -372,9 +372,10 @@ async fn create_follow_and_print_on_postgres() {
             let id = done.id.0;
             move || {
                 let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
-                let mut printer = ResultPrinter::new(render, &mut stdout, &mut stderr);
-                print_action_results(&client, id, show, &mut printer).unwrap();
-                drop(printer);
+                {
+                    let mut printer = ResultPrinter::new(render, &mut stdout, &mut stderr);
+                    print_action_results(&client, id, show, &mut printer).unwrap();
+                }
                 (
                     String::from_utf8(stdout).unwrap(),
                     String::from_utf8(stderr).unwrap(),

@@ -772,6 +772,7 @@ fn privacy_masks_identifiers() {
     let input = json!({"class": "parameters", "parameters": {"scribedoc": document}}).to_string();
     let context = ModuleContext {
         extra_privacy: true,
+        persistsock: None,
     };
     assert_eq!(
         child_main(
