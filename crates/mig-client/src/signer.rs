@@ -20,10 +20,7 @@ pub enum SignerError {
         source: std::io::Error,
     },
     #[error("secret key file {path}: {source}")]
-    Key {
-        path: String,
-        source: Box<PgpError>,
-    },
+    Key { path: String, source: Box<PgpError> },
 }
 
 /// The signer `.migrc` describes.
