@@ -55,6 +55,16 @@ impl<E, S> TypedResult<E, S> {
         }
     }
 
+    /// The footer pkg and scribe print after their findings when not
+    /// `found_only`: each error, then `Statistics: runtime <execruntime>`.
+    pub fn push_errors_and_runtime(&self, lines: &mut Vec<String>, runtime: Option<&str>) {
+        lines.extend(self.errors.iter().flatten().cloned());
+        lines.push(format!(
+            "Statistics: runtime {}",
+            runtime.unwrap_or_default()
+        ));
+    }
+
     /// Appends a soft error.
     pub fn push_error(&mut self, message: impl Into<String>) {
         self.errors

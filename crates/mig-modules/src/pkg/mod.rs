@@ -333,13 +333,11 @@ pub fn print(result: &PkgResult, found_only: bool) -> Vec<String> {
         })
         .collect();
     if !found_only {
-        lines.extend(result.errors.iter().flatten().cloned());
         let runtime = result
             .statistics
             .as_ref()
-            .map(|statistics| statistics.execruntime.as_str())
-            .unwrap_or_default();
-        lines.push(format!("Statistics: runtime {runtime}"));
+            .map(|statistics| statistics.execruntime.as_str());
+        result.push_errors_and_runtime(&mut lines, runtime);
     }
     lines
 }

@@ -226,13 +226,11 @@ pub fn print(result: &ScribeResult, found_only: bool) -> Vec<String> {
         }
     }
     if !found_only {
-        lines.extend(result.errors.iter().flatten().cloned());
         let runtime = result
             .statistics
             .as_ref()
-            .map(|statistics| statistics.execruntime.as_str())
-            .unwrap_or_default();
-        lines.push(format!("Statistics: runtime {runtime}"));
+            .map(|statistics| statistics.execruntime.as_str());
+        result.push_errors_and_runtime(&mut lines, runtime);
     }
     lines
 }
