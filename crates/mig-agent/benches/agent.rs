@@ -20,7 +20,7 @@
 //! time the agent logs for signature verification, validity window and ACL.
 #![allow(clippy::unwrap_used)]
 
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/agent/support/mod.rs"]
 mod support;
 
 use std::path::{Path, PathBuf};

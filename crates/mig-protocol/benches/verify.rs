@@ -2,10 +2,13 @@
 //! command's action, verify its signature and check the ACL (issue #2's figure:
 //! under 1 ms per one-operation action), for RSA-2048, RSA-4096 and ed25519.
 //!
-//! `cargo bench -p mig-protocol --bench verify`
+//! `cargo bench -p mig-protocol --bench verify` (`MIG_BENCH_SECONDS`, default
+//! 3, per measurement).
 #![allow(clippy::unwrap_used)]
 
-use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
 use mig_protocol::acl::{Acl, VerifyPolicy, verify_action};
 use mig_protocol::pgp::{KeyAlgo, Keyring, SecretKeySigner, Signer};
 use mig_protocol::{Action, GoTime, Operation};
@@ -31,8 +34,42 @@ fn signed_action(signer: &SecretKeySigner) -> Action {
     action
 }
 
-fn bench(c: &mut Criterion) {
-    let mut group = c.benchmark_group("verify_action");
+/// Runs `f` in batches for about `budget` after a warm-up and prints the
+/// median, fastest and slowest per-iteration time of the batches.
+fn measure<T>(name: &str, budget: Duration, mut f: impl FnMut() -> T) {
+    let warm_up = Instant::now();
+    let mut per_batch = 0u32;
+    while warm_up.elapsed() < budget / 10 {
+        black_box(f());
+        per_batch += 1;
+    }
+    let per_batch = (per_batch / 10).max(1);
+    let mut samples = Vec::new();
+    let started = Instant::now();
+    while started.elapsed() < budget || samples.len() < 10 {
+        let batch = Instant::now();
+        for _ in 0..per_batch {
+            black_box(f());
+        }
+        samples.push(batch.elapsed() / per_batch);
+    }
+    samples.sort();
+    println!(
+        "verify_action/{name:<32} median {:>9.1?}  min {:>9.1?}  max {:>9.1?}  ({} batches of {per_batch})",
+        samples[samples.len() / 2],
+        samples[0],
+        samples[samples.len() - 1],
+        samples.len(),
+    );
+}
+
+fn main() {
+    let budget = Duration::from_secs(
+        std::env::var("MIG_BENCH_SECONDS")
+            .ok()
+            .and_then(|seconds| seconds.parse().ok())
+            .unwrap_or(3),
+    );
     for (label, algo) in [
         ("rsa2048", KeyAlgo::Rsa(2048)),
         ("rsa4096", KeyAlgo::Rsa(4096)),
@@ -53,18 +90,12 @@ fn bench(c: &mut Criterion) {
         let action = signed_action(&signer);
         let json = action.to_json();
         verify_action(&action, &keyring, &policy).unwrap();
-        group.bench_function(BenchmarkId::new("signature+acl", label), |b| {
-            b.iter(|| verify_action(&action, &keyring, &policy).unwrap())
+        measure(&format!("signature+acl/{label}"), budget, || {
+            verify_action(&action, &keyring, &policy).unwrap()
         });
-        group.bench_function(BenchmarkId::new("decode+signature+acl", label), |b| {
-            b.iter(|| {
-                let action = Action::from_json(json.as_bytes()).unwrap();
-                verify_action(&action, &keyring, &policy).unwrap()
-            })
+        measure(&format!("decode+signature+acl/{label}"), budget, || {
+            let action = Action::from_json(json.as_bytes()).unwrap();
+            verify_action(&action, &keyring, &policy).unwrap()
         });
     }
-    group.finish();
 }
-
-criterion_group!(benches, bench);
-criterion_main!(benches);

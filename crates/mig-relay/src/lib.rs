@@ -13,7 +13,7 @@
 //!   (bindings, TTLs, mandatory, prefetch, requeue on drop) for the embedded mode.
 //!
 //! [`AnyRelay`] picks one at run time. One conformance suite
-//! (`tests/conformance`) checks both. Names of exchanges and queues come from
+//! (`tests/relay/conformance`) checks both. Names of exchanges and queues come from
 //! `mig_protocol::relay`.
 
 pub mod amqp;

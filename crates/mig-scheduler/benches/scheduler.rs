@@ -25,7 +25,7 @@
 //!    as the API would) → command received, `--runs` times.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/scheduler/support/mod.rs"]
 mod support;
 
 use std::future::Future;

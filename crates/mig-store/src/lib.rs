@@ -1,7 +1,7 @@
 //! The MIG database layer.
 //!
 //! [`Store`] is every read and write the scheduler and the API make. It has two
-//! implementations checked by one conformance suite (`tests/conformance`):
+//! implementations checked by one conformance suite (`tests/store/conformance`):
 //! [`PgStore`] on PostgreSQL, with the original MIG schema so the original Go
 //! components can share the database, and [`SqliteStore`], an embedded database
 //! for a single-process platform. Both are created from the migrations in
@@ -17,6 +17,7 @@
 mod common;
 pub mod config;
 mod dialect;
+mod migrations;
 pub mod postgres;
 pub mod roles;
 pub mod search;

@@ -253,7 +253,7 @@ impl PgStore {
 
     /// Applies the embedded migrations (the MIG schema and the mig-rs additions).
     pub async fn migrate(&self) -> StoreResult<()> {
-        sqlx::migrate!("migrations/postgres")
+        crate::migrations::postgres()
             .run(&self.pool)
             .await
             .map_err(|error| StoreError::Database(format!("migrate: {error}")))

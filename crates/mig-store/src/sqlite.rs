@@ -244,7 +244,7 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(db_error("open sqlite database"))?;
-        sqlx::migrate!("migrations/sqlite")
+        crate::migrations::sqlite()
             .run(&pool)
             .await
             .map_err(|error| StoreError::Database(format!("migrate: {error}")))?;

@@ -97,7 +97,17 @@ fn fswatch_alerts_on_change_and_removal() {
     std::thread::spawn(move || fswatch::Fswatch::persist(context));
     std::thread::sleep(Duration::from_millis(300));
     let before = fswatch::hash_file(&watched.join("sub/b.conf"));
-    std::fs::write(watched.join("sub/b.conf"), "changed").unwrap();
+    // One write(2) over the old content, without truncating first: a
+    // truncation is a change of its own, and with no hash delay the watcher
+    // may hash the empty file in between.
+    std::io::Write::write_all(
+        &mut std::fs::OpenOptions::new()
+            .write(true)
+            .open(watched.join("sub/b.conf"))
+            .unwrap(),
+        b"changed",
+    )
+    .unwrap();
     let after = fswatch::hash_file(&watched.join("sub/b.conf"));
     let alert = next_alert(&lines, Duration::from_secs(5)).expect("a change alert");
     assert_eq!(

@@ -1,0 +1,12 @@
+//! The integration tests of mig-scheduler, one module per subject, linked into one
+//! test binary (`cargo test -p mig-scheduler --test scheduler [module::]`).
+
+#![allow(clippy::unwrap_used)]
+
+mod scenarios;
+mod support;
+
+mod crash;
+mod embedded;
+mod relay_restart;
+mod services;
