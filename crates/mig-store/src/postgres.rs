@@ -252,11 +252,39 @@ impl PgStore {
     }
 
     /// Applies the embedded migrations (the MIG schema and the mig-rs additions).
+    ///
+    /// When every migration is already applied nothing is written, so the
+    /// scheduler and the API, whose roles may not create tables (§9.2), start
+    /// on a database `mig-dbinit` prepared.
     pub async fn migrate(&self) -> StoreResult<()> {
-        crate::migrations::postgres()
-            .run(&self.pool)
-            .await
-            .map_err(|error| StoreError::Database(format!("migrate: {error}")))
+        let migrator = crate::migrations::postgres();
+        if self.migrations_applied(&migrator).await {
+            return Ok(());
+        }
+        migrator.run(&self.pool).await.map_err(|error| {
+            StoreError::Database(format!(
+                "migrate: {error} (the schema is not up to date and this role cannot update it: \
+                 run mig-dbinit as a PostgreSQL superuser)"
+            ))
+        })
+    }
+
+    /// Whether `_sqlx_migrations` records every embedded migration, with its
+    /// checksum, as applied; false also when it cannot be read.
+    async fn migrations_applied(&self, migrator: &sqlx::migrate::Migrator) -> bool {
+        let Ok(rows) = sqlx::query_as::<_, (i64, Vec<u8>)>(
+            "SELECT version, checksum FROM _sqlx_migrations WHERE success",
+        )
+        .fetch_all(&self.pool)
+        .await
+        else {
+            return false;
+        };
+        migrator.iter().all(|migration| {
+            rows.iter().any(|(version, checksum)| {
+                *version == migration.version && checksum[..] == migration.checksum[..]
+            })
+        })
     }
 
     /// The connection pool, for administration and tests.

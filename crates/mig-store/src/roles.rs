@@ -121,6 +121,10 @@ pub fn role_statements(names: &RoleNames, passwords: &RolePasswords) -> Vec<Stri
     statements.push(format!(
         "GRANT \"{readonly}\" TO \"{api}\", \"{scheduler}\""
     ));
+    // mig-rs: the API and the scheduler check that the schema is up to date.
+    statements.push(format!(
+        "GRANT SELECT ON _sqlx_migrations TO \"{api}\", \"{scheduler}\""
+    ));
 
     // migscheduler: SELECT everywhere; INSERT, UPDATE on the tables it writes; no
     // DELETE on the original tables. mig-rs: full rights on outbox and action_claims.

@@ -3,5 +3,6 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod deployment;
 mod mig;
 mod verifier;
