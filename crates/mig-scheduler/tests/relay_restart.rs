@@ -1,9 +1,13 @@
 //! RabbitMQ restarted (`rabbitmqctl stop_app` / `start_app`) in the middle of
 //! an action: the action completes, nothing lost or duplicated.
 //!
-//! The only test of its binary: cargo runs test binaries one at a time, so the
-//! restart disturbs no other test.
-use crate::support;
+//! The only test of its binary (kept out of `tests/scheduler/`): cargo runs
+//! test binaries one at a time, so the restart disturbs no other test.
+
+#![allow(clippy::unwrap_used)]
+
+#[path = "scheduler/support/mod.rs"]
+mod support;
 
 use std::sync::Arc;
 use std::time::Duration;
