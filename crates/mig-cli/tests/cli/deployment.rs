@@ -89,6 +89,12 @@ fn deployment_walkthrough_finds_passwd_over_amqps() {
         "a finding as `mig file` prints it: {finding}"
     );
     assert!(stdout.contains("9. The first investigation"), "{stdout}");
+    // Step 10: behind nginx, the API sees the client's own address, not
+    // nginx's and not the X-Forwarded-For value the client forged.
+    assert!(
+        stdout.contains("GET /api/v1/ip through nginx from 127.0.0.2: 127.0.0.2\n"),
+        "{stdout}"
+    );
 }
 
 fn connects(tls: TlsConfig) -> Result<(), String> {
@@ -145,4 +151,44 @@ fn relay_refuses_agents_without_a_certificate_from_its_ca() {
         .unwrap()
     };
     assert!(connects(stranger).is_err(), "a certificate from another CA");
+}
+
+/// deploy/systemd's units pass `systemd-analyze verify` (syntax, known
+/// directives and values, executables present) with ExecStart pointing at
+/// this build's binaries.
+#[test]
+fn systemd_units_verify() {
+    let units = repository().join("deploy/systemd");
+    let dir = tempfile::tempdir().unwrap();
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(&units).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("ExecStart=/usr/local/bin/"), "{name}");
+        let local = text.replace(
+            "ExecStart=/usr/local/bin/",
+            &format!("ExecStart={}/", binaries().display()),
+        );
+        std::fs::write(dir.path().join(&name), local).unwrap();
+        names.push(name);
+    }
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "mig-agent.service",
+            "mig-api.service",
+            "mig-scheduler.service"
+        ]
+    );
+    let output = Command::new("systemd-analyze")
+        .arg("verify")
+        .args(names.iter().map(|name| dir.path().join(name)))
+        .output()
+        .expect("systemd-analyze (Debian package systemd) is required");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    // Unknown directives and bad values are only warnings for systemd.
+    assert!(stderr.trim().is_empty(), "{stderr}");
 }
