@@ -73,6 +73,7 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
     };
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(level))
+        .with_ansi(false)
         .init();
     // `maxconn = 0` means unlimited in the original: a pool of 20 here.
     let pool_size = match config.postgres.max_conn {
