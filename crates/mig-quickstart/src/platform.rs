@@ -167,8 +167,6 @@ async fn run(state: &State, options: &Options) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot open the database {}", database.display()))?,
     );
-    // Rows left online by a previous run (this process is their only agent).
-    retire_agents(&store, None).await?;
     let (investigator_id, new_investigator) = ensure_investigator(store.as_ref(), &signer).await?;
     println!(
         "mig-quickstart: investigator {:?} id {investigator_id} ({}), admin",
@@ -255,8 +253,8 @@ async fn run(state: &State, options: &Options) -> anyhow::Result<()> {
     // The first investigation, once the agent is online.
     let ready = tokio::select! {
         () = shutdown.cancelled() => false,
-        online = wait_online(store.as_ref(), &queueloc) => {
-            online?;
+        online = wait_online(&store, &queueloc) => {
+            retire_other_agents(&store, online?).await?;
             true
         }
     };
@@ -279,7 +277,6 @@ async fn run(state: &State, options: &Options) -> anyhow::Result<()> {
             tracing::warn!("a service did not stop in time");
         }
     }
-    retire_agents(&store, Some(&queueloc)).await?;
     store.pool().close().await;
     println!("mig-quickstart: stopped");
     if let Some(message) = failure.take() {
@@ -288,20 +285,18 @@ async fn run(state: &State, options: &Options) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Marks online and idle agents offline: all of them at start (they belong to a
-/// previous run), the quickstart's own at the end.
-async fn retire_agents(store: &SqliteStore, queueloc: Option<&str>) -> anyhow::Result<()> {
-    let query = match queueloc {
-        None => sqlx::query("UPDATE agents SET status = 'offline' WHERE status IN ('online', 'idle')"),
-        Some(queueloc) => sqlx::query(
-            "UPDATE agents SET status = 'offline' WHERE status IN ('online', 'idle') AND queueloc = ?1",
-        )
-        .bind(queueloc.to_owned()),
-    };
-    query
-        .execute(store.pool())
-        .await
-        .context("cannot mark previous agents offline in the database")?;
+/// Marks every agent row but `own` offline: rows of previous runs (this
+/// process is the only agent). Done once the new row is online, so that the
+/// scheduler never sees the queueloc without a live row: its queue clean-up
+/// would delete the queue the agent consumes.
+async fn retire_other_agents(store: &SqliteStore, own: i64) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE agents SET status = 'offline' WHERE id <> ?1 AND status IN ('online', 'idle')",
+    )
+    .bind(own)
+    .execute(store.pool())
+    .await
+    .context("cannot mark the agents of previous runs offline")?;
     Ok(())
 }
 
@@ -353,16 +348,22 @@ async fn ensure_investigator(
     Ok((id, true))
 }
 
-/// Waits until the agent's heartbeat has made it `online` in the store.
-async fn wait_online(store: &SqliteStore, queueloc: &str) -> anyhow::Result<()> {
+/// Waits until the heartbeat of this process's agent has made its row
+/// `online`; returns the row's id.
+async fn wait_online(store: &SqliteStore, queueloc: &str) -> anyhow::Result<i64> {
     let deadline = Instant::now() + ONLINE_TIMEOUT;
+    let pid = i64::from(std::process::id());
     loop {
-        let agents = store
-            .target_agents("status='online'", chrono::Utc::now())
-            .await
-            .context("cannot read the agents")?;
-        if agents.iter().any(|agent| agent.queueloc == queueloc) {
-            return Ok(());
+        let row: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM agents WHERE queueloc = ?1 AND pid = ?2 AND status = 'online'",
+        )
+        .bind(queueloc.to_owned())
+        .bind(pid)
+        .fetch_optional(store.pool())
+        .await
+        .context("cannot read the agents")?;
+        if let Some(id) = row {
+            return Ok(id);
         }
         if Instant::now() > deadline {
             bail!(
