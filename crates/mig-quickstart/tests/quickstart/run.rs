@@ -137,10 +137,12 @@ fn mig(args: &[&str]) -> (i32, String, String) {
 struct RunFacts {
     fingerprint_line: String,
     agent_line: String,
+    pid: u32,
 }
 
 fn one_run(state: &Path, home: &Path, stop_with: &str, first: bool) -> RunFacts {
     let mut quickstart = Quickstart::start(state, home);
+    let pid = quickstart.child.id();
     let state_line = quickstart.value("mig-quickstart: state directory ");
     assert_eq!(Path::new(&state_line), state);
     let key = quickstart.value("mig-quickstart: investigator key ");
@@ -224,6 +226,7 @@ fn one_run(state: &Path, home: &Path, stop_with: &str, first: bool) -> RunFacts 
     RunFacts {
         fingerprint_line: key,
         agent_line: agent,
+        pid,
     }
 }
 
@@ -278,17 +281,17 @@ fn two_runs_share_the_state() {
         // One agent row per run, both of the same queueloc; the second run
         // retired the first run's row (a stopped quickstart leaves its own row
         // to the next start: see the crate's documentation).
-        let rows: Vec<(String, String)> =
-            sqlx_rows(&store, "SELECT queueloc, status FROM agents ORDER BY id").await;
+        let mut rows: Vec<(String, String, i64)> =
+            sqlx::query_as("SELECT queueloc, status, pid FROM agents")
+                .fetch_all(store.pool())
+                .await
+                .unwrap();
+        rows.sort_by_key(|row| row.2 != i64::from(first.pid));
         let expected = vec![
-            (queueloc.clone(), "offline".to_owned()),
-            (queueloc.clone(), "online".to_owned()),
+            (queueloc.clone(), "offline".to_owned(), i64::from(first.pid)),
+            (queueloc.clone(), "online".to_owned(), i64::from(second.pid)),
         ];
         assert_eq!(rows, expected);
         store.pool().close().await;
     });
-}
-
-async fn sqlx_rows(store: &SqliteStore, sql: &str) -> Vec<(String, String)> {
-    sqlx::query_as(sql).fetch_all(store.pool()).await.unwrap()
 }
