@@ -336,7 +336,7 @@ async fn ensure_investigator(
         pgpfingerprint: fingerprint,
         publickey: public.into_bytes(),
         status: InvestigatorStatus::Active,
-        createdat: now.clone(),
+        createdat: now,
         lastmodified: now,
         permissions: Permissions::ALL,
         ..Investigator::default()
