@@ -250,17 +250,14 @@ async fn run(state: &State, options: &Options) -> anyhow::Result<()> {
         state.agent_config().display()
     );
 
-    // The first investigation, once the agent is online.
-    let ready = tokio::select! {
-        () = shutdown.cancelled() => false,
-        online = wait_online(&store, &queueloc) => {
-            retire_other_agents(&store, online?).await?;
-            true
-        }
-    };
-    if ready {
-        let elapsed = first_investigation(state, &shutdown, options.started).await?;
-        if let Some(elapsed) = elapsed {
+    // The first investigation, once the agent is online; then serve until a signal.
+    let work = async {
+        let online = tokio::select! {
+            () = shutdown.cancelled() => return Ok(()),
+            online = wait_online(&store, &queueloc) => online?,
+        };
+        retire_other_agents(&store, online).await?;
+        if let Some(elapsed) = first_investigation(state, &shutdown, options.started).await? {
             println!(
                 "mig-quickstart: first investigation finished {} ms after start",
                 elapsed.as_millis()
@@ -268,7 +265,9 @@ async fn run(state: &State, options: &Options) -> anyhow::Result<()> {
             print_next_steps(state, &api_url);
         }
         shutdown.cancelled().await;
-    }
+        anyhow::Ok(())
+    };
+    let outcome = work.await;
 
     // Stop.
     shutdown.cancel();
@@ -279,6 +278,7 @@ async fn run(state: &State, options: &Options) -> anyhow::Result<()> {
     }
     store.pool().close().await;
     println!("mig-quickstart: stopped");
+    outcome?;
     if let Some(message) = failure.take() {
         bail!("{message} (logs: {})", state.log().display());
     }
