@@ -131,8 +131,8 @@ async fn signals(shutdown: CancellationToken) {
         () = shutdown.cancelled() => return,
     };
     tracing::info!("{name}: stopping");
-    println!("mig-quickstart: {name} received, stopping");
     shutdown.cancel();
+    println!("mig-quickstart: {name} received, stopping");
 }
 
 async fn run(state: &State, options: &Options) -> anyhow::Result<()> {
@@ -405,10 +405,10 @@ async fn first_investigation(
     std::thread::Builder::new()
         .name("first-investigation".to_owned())
         .spawn(move || {
-            let stdout = std::io::stdout();
-            let stderr = std::io::stderr();
-            let mut out = stdout.lock();
-            let mut err = stderr.lock();
+            // Unlocked handles (locked per write): a signal's message must not
+            // wait for the whole investigation.
+            let mut out = std::io::stdout();
+            let mut err = std::io::stderr();
             let mut io = mig_cli::mig::Io {
                 stdout: &mut out,
                 stderr: &mut err,
