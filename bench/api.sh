@@ -17,7 +17,8 @@
 # runs /dashboard and the agent search with an X-PGPAUTHORIZATION token (made
 # with gpg, valid 10 minutes) and with an X-MIGAPIKEY key.
 # Prints requests/s and latency percentiles side by side, with the ratios to
-# the baseline, and `uptime` before and after. Drops the database at the end.
+# the baseline, and `uptime` before and after. Drops the database and its
+# roles at the end.
 # Needs wrk (apt-get install wrk), gpg and python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,6 +42,9 @@ cleanup() {
   [ -n "$api_pid" ] && kill "$api_pid" 2>/dev/null && wait "$api_pid" 2>/dev/null
   [ -n "$auth_pid" ] && kill "$auth_pid" 2>/dev/null && wait "$auth_pid" 2>/dev/null
   psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" postgres >/dev/null 2>&1 || true
+  for role in migadmin migapi migscheduler migreadonly; do
+    psql -q -h 127.0.0.1 -U postgres -c "DROP ROLE IF EXISTS ${db}_$role" postgres >/dev/null 2>&1 || true
+  done
   rm -rf "$work"
 }
 trap cleanup EXIT
