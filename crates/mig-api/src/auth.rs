@@ -7,7 +7,16 @@
 //! rebuilt at once (at most every few seconds) when a token's signer is unknown,
 //! so a new investigator can work immediately; the signer's row is then re-read
 //! so a disabled investigator is refused at once.
+//!
+//! Verified credentials are remembered ([`VerifiedCache`]) so that a client
+//! repeating the same token or API key does not pay for the signature check or
+//! for one PBKDF2 per API-key holder on every request: a remembered token is
+//! still checked against the time window, and its signer's current row must be
+//! active with the same fingerprint; a remembered API key is accepted only
+//! while its investigator is still an active holder of the very same salt and
+//! hash. Failures are never remembered.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,11 +24,14 @@ use axum::extract::{Request, State};
 use axum::http::HeaderMap;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use mig_protocol::Id;
 use mig_protocol::Investigator;
-use mig_protocol::auth::{AuthError, verify_key, verify_token};
+use mig_protocol::auth::{AuthError, Token, parse_token_time, verify_key, verify_token};
 use mig_protocol::investigator::{Permission, Permissions};
 use mig_protocol::pgp::{Keyring, PgpError, PublicKey};
 use mig_protocol::status::InvestigatorStatus;
+use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
 
 use crate::error::ApiError;
@@ -107,6 +119,87 @@ impl KeyringCache {
         match guard.as_ref() {
             Some(cached) => Ok((cached.keyring.clone(), cached.investigators.clone())),
             None => Err(ApiError::Internal("keyring unavailable".to_owned())),
+        }
+    }
+}
+
+/// How many verified tokens and API keys are remembered (each map); when full,
+/// the expired tokens are dropped, and if that is not enough the map is emptied.
+const VERIFIED_CAPACITY: usize = 4096;
+
+/// A token whose signature was verified.
+#[derive(Clone)]
+struct VerifiedToken {
+    /// The token's own time, for the window check of every use.
+    time: DateTime<Utc>,
+    fingerprint: String,
+    investigator: Id,
+}
+
+/// An API key that matched a holder's hash.
+#[derive(Clone)]
+struct VerifiedKey {
+    investigator: Id,
+    salt: Vec<u8>,
+    hash: Vec<u8>,
+}
+
+/// Credentials verified before (see the module documentation).
+#[derive(Default)]
+pub(crate) struct VerifiedCache {
+    /// By the whole header value.
+    tokens: std::sync::Mutex<HashMap<String, VerifiedToken>>,
+    /// By the SHA-256 of the key: the keys themselves are not kept.
+    keys: std::sync::Mutex<HashMap<[u8; 32], VerifiedKey>>,
+}
+
+impl VerifiedCache {
+    fn token(&self, token: &str) -> Option<VerifiedToken> {
+        self.tokens.lock().ok()?.get(token).cloned()
+    }
+
+    fn remember_token(
+        &self,
+        token: &str,
+        entry: VerifiedToken,
+        now: DateTime<Utc>,
+        window: chrono::Duration,
+    ) {
+        let Ok(mut tokens) = self.tokens.lock() else {
+            return;
+        };
+        if tokens.len() >= VERIFIED_CAPACITY {
+            tokens.retain(|_, cached| (now - cached.time).abs() <= window);
+            if tokens.len() >= VERIFIED_CAPACITY {
+                tokens.clear();
+            }
+        }
+        tokens.insert(token.to_owned(), entry);
+    }
+
+    fn forget_token(&self, token: &str) {
+        if let Ok(mut tokens) = self.tokens.lock() {
+            tokens.remove(token);
+        }
+    }
+
+    fn key(&self, digest: &[u8; 32]) -> Option<VerifiedKey> {
+        self.keys.lock().ok()?.get(digest).cloned()
+    }
+
+    fn remember_key(&self, digest: [u8; 32], entry: VerifiedKey) {
+        let Ok(mut keys) = self.keys.lock() else {
+            return;
+        };
+        if keys.len() >= VERIFIED_CAPACITY {
+            keys.clear();
+        }
+        keys.insert(digest, entry);
+    }
+
+    fn forget_key(&self, digest: &[u8; 32]) {
+        if let Ok(mut keys) = self.keys.lock() {
+            keys.remove(digest);
         }
     }
 }
@@ -208,6 +301,19 @@ async fn token_identity<S: Store>(state: &AppState<S>, token: &str) -> Result<Id
     if token.split(';').count() != 4 {
         return Err(token_error_text(&AuthError::Malformed("field count")));
     }
+    let now = Utc::now();
+    if let Some(cached) = state.verified.token(token) {
+        if (now - cached.time).abs() <= window {
+            match active_signer(state, cached.investigator, &cached.fingerprint).await {
+                Ok(identity) => return Ok(identity),
+                // The row changed: forget the token and verify it from scratch.
+                Err(_) => state.verified.forget_token(token),
+            }
+        } else {
+            // Outside its window: the full check below gives the usual error.
+            state.verified.forget_token(token);
+        }
+    }
     let mut force = false;
     let (fingerprint, investigators) = loop {
         let (keyring, investigators) = state
@@ -215,7 +321,7 @@ async fn token_identity<S: Store>(state: &AppState<S>, token: &str) -> Result<Id
             .get(&*state.store, force)
             .await
             .map_err(|error| error.to_string())?;
-        match verify_token(token, &keyring, chrono::Utc::now(), window) {
+        match verify_token(token, &keyring, now, window) {
             Ok(fingerprint) => break (fingerprint, investigators),
             Err(AuthError::Signature(PgpError::UnknownKey(_))) if !force => force = true,
             Err(error) => return Err(token_error_text(&error)),
@@ -230,23 +336,64 @@ async fn token_identity<S: Store>(state: &AppState<S>, token: &str) -> Result<Id
         })
         .ok_or_else(|| format!("no investigator has the key {fingerprint}"))?;
     // The keyring may be minutes old: the signer's current row decides.
+    let identity = active_signer(state, investigator.id, &fingerprint).await?;
+    // verify_token accepted the token, so its time parses.
+    if let Ok(time) = Token::parse(token).and_then(|parsed| parse_token_time(parsed.timestamp)) {
+        state.verified.remember_token(
+            token,
+            VerifiedToken {
+                time,
+                fingerprint,
+                investigator: investigator.id,
+            },
+            now,
+            window,
+        );
+    }
+    Ok(identity)
+}
+
+/// The identity of investigator `id` if its current row is active with the key `fingerprint`.
+async fn active_signer<S: Store>(
+    state: &AppState<S>,
+    id: Id,
+    fingerprint: &str,
+) -> Result<Identity, String> {
     let current = state
         .store
-        .get_investigator(investigator.id)
+        .get_investigator(id)
         .await
         .map_err(|error| error.to_string())?;
     match current {
-        Some(current) if current.status == InvestigatorStatus::Active => Ok(Identity {
-            name: current.name,
-            id: current.id.0,
-            permissions: current.permissions,
-        }),
-        _ => Err(format!("investigator {} is not active", investigator.id.0)),
+        Some(current)
+            if current.status == InvestigatorStatus::Active
+                && current.pgpfingerprint.eq_ignore_ascii_case(fingerprint) =>
+        {
+            Ok(Identity {
+                name: current.name,
+                id: current.id.0,
+                permissions: current.permissions,
+            })
+        }
+        _ => Err(format!("investigator {} is not active", id.0)),
     }
 }
 
 async fn key_identity<S: Store>(state: &AppState<S>, key: &str) -> Result<Identity, ApiError> {
     let holders = state.store.api_key_holders().await?;
+    let digest: [u8; 32] = Sha256::digest(key.as_bytes()).into();
+    if let Some(cached) = state.verified.key(&digest) {
+        // Still an active holder of the very same hash: the key still matches.
+        let holder = holders.iter().find(|holder| {
+            holder.investigator.id == cached.investigator
+                && holder.salt == cached.salt
+                && holder.hash == cached.hash
+        });
+        match holder {
+            Some(holder) => return Ok(key_holder_identity(holder)),
+            None => state.verified.forget_key(&digest),
+        }
+    }
     let key = key.to_owned();
     // PBKDF2 for every holder is CPU work: keep it off the reactor.
     let found = tokio::task::spawn_blocking(move || {
@@ -257,11 +404,25 @@ async fn key_identity<S: Store>(state: &AppState<S>, key: &str) -> Result<Identi
     .await
     .map_err(|error| ApiError::Internal(error.to_string()))?;
     match found {
-        Some(holder) => Ok(Identity {
-            name: holder.investigator.name,
-            id: holder.investigator.id.0,
-            permissions: holder.investigator.permissions,
-        }),
+        Some(holder) => {
+            state.verified.remember_key(
+                digest,
+                VerifiedKey {
+                    investigator: holder.investigator.id,
+                    salt: holder.salt.clone(),
+                    hash: holder.hash.clone(),
+                },
+            );
+            Ok(key_holder_identity(&holder))
+        }
         None => Err(ApiError::Unauthorized(String::new())),
+    }
+}
+
+fn key_holder_identity(holder: &mig_store::store::ApiKeyHolder) -> Identity {
+    Identity {
+        name: holder.investigator.name.clone(),
+        id: holder.investigator.id.0,
+        permissions: holder.investigator.permissions,
     }
 }

@@ -11,7 +11,7 @@ use mig_protocol::collection::Item;
 use mig_store::StoreError;
 
 /// Everything that can go wrong in a handler, with the status it maps to.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ApiError {
     /// 400: an id that parsed but is not positive, an unsupported target, a bad field.
     #[error("{0}")]

@@ -132,8 +132,9 @@ pub(crate) async fn update_investigator<S: Store>(
     };
     let id = Id(parse_id("Investigator", "id", value("id").as_deref())?);
     let (status, permissions, apikey) = (value("status"), value("permissions"), value("apikey"));
+    // The original answered 500; nothing failed on the server: 400.
     if status.is_none() && permissions.is_none() && apikey.is_none() {
-        return Err(ApiError::Internal(
+        return Err(ApiError::BadRequest(
             "No updates to the investigator were specified".to_owned(),
         ));
     }

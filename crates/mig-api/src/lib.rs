@@ -42,7 +42,9 @@ pub struct AppState<S: Store> {
     pub config: Arc<ApiConfig>,
     pub store: Arc<S>,
     pub(crate) keyrings: Arc<auth::KeyringCache>,
+    pub(crate) verified: Arc<auth::VerifiedCache>,
     pub(crate) dashboard: Arc<dashboard::DashboardCache>,
+    pub(crate) target_searches: Arc<search::TargetSearches>,
     /// The registered routes, for the OpenAPI document.
     pub(crate) routes: Arc<Vec<routing::RouteInfo>>,
 }
@@ -53,7 +55,9 @@ impl<S: Store> Clone for AppState<S> {
             config: self.config.clone(),
             store: self.store.clone(),
             keyrings: self.keyrings.clone(),
+            verified: self.verified.clone(),
             dashboard: self.dashboard.clone(),
+            target_searches: self.target_searches.clone(),
             routes: self.routes.clone(),
         }
     }
@@ -66,7 +70,9 @@ impl<S: Store> AppState<S> {
             config: Arc::new(config),
             store,
             keyrings: Arc::new(auth::KeyringCache::default()),
+            verified: Arc::new(auth::VerifiedCache::default()),
             dashboard: Arc::new(dashboard::DashboardCache::default()),
+            target_searches: Arc::new(search::TargetSearches::default()),
             routes: Arc::new(Vec::new()),
         }
     }

@@ -209,11 +209,11 @@ async fn run<S: Store>(
     let store = &state.store;
     let mut items = Vec::new();
     if kind == SearchType::Agent && !p.target.is_empty() {
-        let agents = store.target_agents(&p.target, now).await?;
-        for agent in agents.into_iter().take(p.limit as usize) {
+        let agents = state.target_searches.run(&**store, &p.target, now).await?;
+        for agent in agents.iter().take(p.limit as usize) {
             items.push(Item::with_data(
                 format!("{base}/agent?agentid={}", agent.id.0),
-                Data::new("agent", &agent),
+                Data::new("agent", agent),
             ));
         }
         return Ok(items);
@@ -269,4 +269,71 @@ async fn run<S: Store>(
         items.extend(item);
     }
     Ok(items)
+}
+
+/// The answer of one agent target evaluation, shared by the requests that wait for it.
+type TargetAnswer = Result<std::sync::Arc<Vec<mig_protocol::Agent>>, ApiError>;
+
+/// Agent target evaluations in progress, by target text.
+///
+/// A target search scans every agent row (targets are arbitrary expressions,
+/// no index serves them), so identical searches that arrive while one is
+/// running wait for its answer instead of running the same scan again. Nothing
+/// is kept once the evaluation has answered: a search that arrives afterwards
+/// reads the table again, so an answer is never older than the request.
+#[derive(Default)]
+pub(crate) struct TargetSearches {
+    running: std::sync::Mutex<
+        std::collections::HashMap<String, std::sync::Arc<tokio::sync::OnceCell<TargetAnswer>>>,
+    >,
+}
+
+impl TargetSearches {
+    async fn run<S: Store>(&self, store: &S, target: &str, now: DateTime<Utc>) -> TargetAnswer {
+        let (cell, first) = {
+            let mut running = self
+                .running
+                .lock()
+                .map_err(|_| ApiError::Internal("target search table poisoned".to_owned()))?;
+            match running.get(target) {
+                Some(cell) => (cell.clone(), false),
+                None => {
+                    let cell = std::sync::Arc::new(tokio::sync::OnceCell::new());
+                    running.insert(target.to_owned(), cell.clone());
+                    (cell, true)
+                }
+            }
+        };
+        // Removes the entry when the first request is done, even when it is cancelled.
+        struct Done<'a> {
+            searches: &'a TargetSearches,
+            target: &'a str,
+            cell: std::sync::Arc<tokio::sync::OnceCell<TargetAnswer>>,
+        }
+        impl Drop for Done<'_> {
+            fn drop(&mut self) {
+                if let Ok(mut running) = self.searches.running.lock()
+                    && running
+                        .get(self.target)
+                        .is_some_and(|cell| std::sync::Arc::ptr_eq(cell, &self.cell))
+                {
+                    running.remove(self.target);
+                }
+            }
+        }
+        let _done = first.then(|| Done {
+            searches: self,
+            target,
+            cell: cell.clone(),
+        });
+        cell.get_or_init(|| async {
+            store
+                .target_agents(target, now)
+                .await
+                .map(std::sync::Arc::new)
+                .map_err(ApiError::from)
+        })
+        .await
+        .clone()
+    }
 }

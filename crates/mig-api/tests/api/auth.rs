@@ -16,8 +16,18 @@ on_both_stores!(mig_api::ApiConfig::for_tests() =>
     bad_tokens_are_refused_with_the_original_messages,
     api_keys_authenticate_and_wrong_keys_do_not,
     disabled_investigators_are_refused_at_once,
+    remembered_credentials_follow_the_investigator_row,
     each_route_checks_its_permission,
 );
+
+mod short_window {
+    use super::*;
+    on_both_stores!({
+        let mut config = mig_api::ApiConfig::for_tests();
+        config.token_duration = std::time::Duration::from_secs(2);
+        config
+    } => a_remembered_token_expires_with_its_window);
+}
 
 mod disabled {
     use super::*;
@@ -182,6 +192,79 @@ async fn disabled_investigators_are_refused_at_once<S: Store>(server: Server<S>)
     assert!(error_message(&body).starts_with("Authorization verification failed"));
     let (status, _) = get(&server, &path, Some(("X-MIGAPIKEY", &key))).await;
     assert_eq!(status, 401);
+    server.stop().await;
+}
+
+/// The same token and the same API key, used again and again, are remembered
+/// but still follow the investigator's current row: refused once disabled or
+/// once the key is replaced, accepted again once re-enabled.
+async fn remembered_credentials_follow_the_investigator_row<S: Store>(server: Server<S>) {
+    let id = insert_bob(&*server.store, Permissions::ALL).await;
+    let key = generate_api_key();
+    let salt = generate_salt();
+    server
+        .store
+        .set_investigator_api_key(id, Some((&hash_key(&key, &salt), &salt)))
+        .await
+        .unwrap();
+    let path = format!("/api/v1/investigator?investigatorid={}", id.0);
+    let token = token();
+    let with_token = Some(("X-PGPAUTHORIZATION", token.as_str()));
+    let with_key = Some(("X-MIGAPIKEY", key.as_str()));
+    for _ in 0..3 {
+        assert_eq!(get(&server, &path, with_token).await.0, 200);
+        assert_eq!(get(&server, &path, with_key).await.0, 200);
+    }
+    server
+        .store
+        .set_investigator_status(id, "disabled")
+        .await
+        .unwrap();
+    assert_eq!(get(&server, &path, with_token).await.0, 401);
+    assert_eq!(get(&server, &path, with_key).await.0, 401);
+    server
+        .store
+        .set_investigator_status(id, "active")
+        .await
+        .unwrap();
+    assert_eq!(get(&server, &path, with_token).await.0, 200);
+    assert_eq!(get(&server, &path, with_key).await.0, 200);
+    // A new key (new salt and hash) for bob: the remembered old key no longer works.
+    let new_key = generate_api_key();
+    let new_salt = generate_salt();
+    server
+        .store
+        .set_investigator_api_key(id, Some((&hash_key(&new_key, &new_salt), &new_salt)))
+        .await
+        .unwrap();
+    let (status, body) = get(&server, &path, with_key).await;
+    assert_eq!(status, 401);
+    assert_eq!(
+        error_message(&body),
+        "Authorization verification failed with error 'API key authentication failed'"
+    );
+    assert_eq!(
+        get(&server, &path, Some(("X-MIGAPIKEY", &new_key))).await.0,
+        200
+    );
+    server.stop().await;
+}
+
+/// A token accepted once is refused, with the original message, when its window has passed.
+async fn a_remembered_token_expires_with_its_window<S: Store>(server: Server<S>) {
+    let id = insert_bob(&*server.store, Permissions::ALL).await;
+    let path = format!("/api/v1/investigator?investigatorid={}", id.0);
+    let token = token();
+    let (status, body) = get(&server, &path, Some(("X-PGPAUTHORIZATION", &token))).await;
+    assert_eq!(status, 200, "{body}");
+    tokio::time::sleep(std::time::Duration::from_millis(4000)).await;
+    let (status, body) = get(&server, &path, Some(("X-PGPAUTHORIZATION", &token))).await;
+    assert_eq!(status, 401);
+    assert_eq!(
+        error_message(&body),
+        "Authorization verification failed with error 'verifySignedToken() -> \
+         token timestamp is not within acceptable time limits'"
+    );
     server.stop().await;
 }
 

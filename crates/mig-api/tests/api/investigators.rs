@@ -106,7 +106,7 @@ async fn update_status_permissions_and_api_keys<S: Store>(server: Server<S>) {
         "Failed to update investigator: 'will not remove last admin'"
     );
     let (status, envelope) = update(&server, &[("id", &bob_id)]).await;
-    assert_eq!(status, 500);
+    assert_eq!(status, 400);
     assert_eq!(
         envelope.collection.error.message,
         "No updates to the investigator were specified"

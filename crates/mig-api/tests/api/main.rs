@@ -11,5 +11,6 @@ mod auth;
 mod investigators;
 mod manifests;
 mod openapi;
+mod schemathesis;
 mod search;
 mod service;

@@ -23,6 +23,48 @@ on_both_stores!(mig_api::ApiConfig::for_tests() =>
     manifest_and_loader_searches,
 );
 
+mod auth_off {
+    use super::signing_needs_an_investigator;
+
+    fn config() -> mig_api::ApiConfig {
+        let mut config = mig_api::ApiConfig::for_tests();
+        config.auth_enabled = false;
+        config
+    }
+    on_both_stores!(super::config() => signing_needs_an_investigator);
+}
+
+/// With authentication off nobody is an investigator: signing is refused with a
+/// 401 (the original failed with a 500 on the foreign key) and nothing is stored.
+async fn signing_needs_an_investigator<S: Store>(server: Server<S>) {
+    let created = post(
+        &server,
+        "/manifest/new/",
+        &[("manifest", &new_manifest_json("env#>>'{os}'='linux'"))],
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.error());
+    let found = get(&server, "/search?type=manifest&manifestname=bundle%").await;
+    let listed: ManifestRecord = found.value(0);
+    let manifest_id = listed.id.0.to_string();
+    let signed = post(
+        &server,
+        "/manifest/sign/",
+        &[("manifestid", &manifest_id), ("signature", "c2lnbmF0dXJl")],
+    )
+    .await;
+    assert_eq!(signed.status, 401);
+    assert_eq!(
+        signed.error(),
+        "Manifest signing needs an authenticated investigator (authentication is disabled)"
+    );
+    let record: ManifestRecord = get(&server, &format!("/manifest?manifestid={manifest_id}"))
+        .await
+        .value(0);
+    assert_eq!(record.signatures, None);
+    assert_eq!(record.status, "staged");
+}
+
 struct Answer {
     status: u16,
     envelope: Envelope,

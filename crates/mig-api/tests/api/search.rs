@@ -21,6 +21,7 @@ on_both_stores!(mig_api::ApiConfig::for_tests() =>
     search_errors_carry_the_parameters,
     injection_through_every_parameter_changes_nothing,
     pagination_walks_every_row_once,
+    concurrent_identical_target_searches_share_a_fresh_answer,
 );
 
 struct Seeded {
@@ -495,4 +496,74 @@ async fn pagination_walks_every_row_once<S: Store>(server: Server<S>) {
     assert_eq!(seen, expected, "every row once, in id order");
     assert_eq!(offset, 50.0);
     server.stop().await;
+}
+
+/// Agents `host<n>.example.net` (n in `range`), each on its own queueloc, online now.
+async fn insert_hosts<S: Store>(server: &Server<S>, range: std::ops::Range<u32>) {
+    let heartbeat = mig_protocol::Heartbeat::from_json(
+        vector("http/agent_POST_heartbeat.body.json")
+            .trim()
+            .as_bytes(),
+    )
+    .unwrap();
+    let agents: Vec<_> = range
+        .map(|n| {
+            let mut agent = heartbeat.to_agent();
+            agent.name = format!("host{n}.example.net");
+            agent.queueloc = format!("linux.host{n}");
+            agent
+        })
+        .collect();
+    server
+        .store
+        .upsert_heartbeats(&agents, Utc::now())
+        .await
+        .unwrap();
+}
+
+/// Identical target searches sent at once all get the full answer (or the same
+/// error), and a search sent after them reads the table again.
+async fn concurrent_identical_target_searches_share_a_fresh_answer<S: Store>(server: Server<S>) {
+    insert_bob(&*server.store, Permissions::ALL).await;
+    insert_hosts(&server, 0..40).await;
+    let query = "type=agent&limit=1000&target=name%20LIKE%20%27host%25%27";
+    let count = |body: &str| names(body).iter().filter(|name| *name == "agent").count();
+    let answers = futures_join(&server, query, 12).await;
+    for (status, body) in &answers {
+        assert_eq!(*status, 200, "{body}");
+        assert_eq!(count(body), 40);
+    }
+    insert_hosts(&server, 40..45).await;
+    let (status, body) = search(&server, query).await;
+    assert_eq!(status, 200);
+    assert_eq!(count(&body), 45, "an answer was kept after its search");
+    for (status, body) in futures_join(&server, "type=agent&target=all", 6).await {
+        assert_eq!(status, 400, "{body}");
+    }
+    server.stop().await;
+}
+
+/// Sends `n` identical searches at once.
+async fn futures_join<S: Store>(server: &Server<S>, query: &str, n: usize) -> Vec<(u16, String)> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..n {
+        let client = server.client.clone();
+        let url = server.url(&format!("/api/v1/search?{query}"));
+        let token = token();
+        tasks.spawn(async move {
+            let response = client
+                .get(url)
+                .header("X-Pgpauthorization", token)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            (status, response.text().await.unwrap())
+        });
+    }
+    let mut answers = Vec::new();
+    while let Some(answer) = tasks.join_next().await {
+        answers.push(answer.unwrap());
+    }
+    answers
 }
