@@ -336,29 +336,8 @@ async fn serve_commands<R: Relay>(
     stop: &CancellationToken,
 ) -> Result<(), AgentError> {
     let queue = agent_queue(queueloc);
-    // The scheduler declares the exchanges; until it has (or while the relay is
-    // down), keep trying instead of dying as the original did.
-    let mut pause = Duration::from_millis(200);
-    let mut subscription = loop {
-        let attempt = async {
-            relay.declare_agent_queue(queueloc).await?;
-            relay.consume(&queue, 1).await
-        };
-        let result = tokio::select! {
-            () = stop.cancelled() => return Ok(()),
-            result = attempt => result,
-        };
-        match result {
-            Ok(subscription) => break subscription,
-            Err(error) => {
-                tracing::warn!(%error, queue = %queue, "cannot subscribe to the agent queue, retrying");
-                tokio::select! {
-                    () = stop.cancelled() => return Ok(()),
-                    () = tokio::time::sleep(pause) => {}
-                }
-                pause = (pause * 2).min(Duration::from_secs(30));
-            }
-        }
+    let Some(mut subscription) = subscribe(relay, queueloc, stop).await else {
+        return Ok(());
     };
     tracing::info!(queue = %queue, "consuming commands");
     let checkin_deadline = tokio::time::Instant::now() + config.module_timeout.mul_f64(1.1);
@@ -383,8 +362,17 @@ async fn serve_commands<R: Relay>(
             delivery = subscription.next() => delivery,
         };
         let Some(delivery) = delivery else {
-            tracing::warn!("the relay closed the agent queue subscription");
-            return Ok(());
+            // The broker cancelled the consumer: the queue was deleted (by
+            // a scheduler's clean-up of a queue it took for abandoned, or by
+            // an operator). Declare it again rather than go deaf.
+            tracing::warn!(queue = %queue, "the relay closed the agent queue subscription, subscribing again");
+            match subscribe(relay, queueloc, stop).await {
+                Some(again) => {
+                    subscription = again;
+                    continue;
+                }
+                None => return Ok(()),
+            }
         };
         let body = delivery.body.clone();
         // Acknowledged on receipt, as the original (at most once): a command
@@ -399,6 +387,40 @@ async fn serve_commands<R: Relay>(
         };
         if let Some(reply) = reply {
             publish_result(config, relay, &reply, stop).await;
+        }
+    }
+}
+
+/// Declares the agent queue and consumes it, retrying with backoff until it
+/// works; `None` when `stop` is cancelled first.
+async fn subscribe<R: Relay>(
+    relay: &R,
+    queueloc: &str,
+    stop: &CancellationToken,
+) -> Option<mig_relay::Subscription> {
+    let queue = agent_queue(queueloc);
+    // The scheduler declares the exchanges; until it has (or while the relay is
+    // down), keep trying instead of dying as the original did.
+    let mut pause = Duration::from_millis(200);
+    loop {
+        let attempt = async {
+            relay.declare_agent_queue(queueloc).await?;
+            relay.consume(&queue, 1).await
+        };
+        let result = tokio::select! {
+            () = stop.cancelled() => return None,
+            result = attempt => result,
+        };
+        match result {
+            Ok(subscription) => return Some(subscription),
+            Err(error) => {
+                tracing::warn!(%error, queue = %queue, "cannot subscribe to the agent queue, retrying");
+                tokio::select! {
+                    () = stop.cancelled() => return None,
+                    () = tokio::time::sleep(pause) => {}
+                }
+                pause = (pause * 2).min(Duration::from_secs(30));
+            }
         }
     }
 }

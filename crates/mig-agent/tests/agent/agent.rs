@@ -5,7 +5,9 @@ use crate::support;
 use std::time::Duration;
 
 use mig_protocol::GoTime;
+use mig_protocol::relay::agent_queue;
 use mig_protocol::status::CommandStatus;
+use mig_relay::Relay;
 use serde_json::json;
 use support::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -181,6 +183,35 @@ async fn serves_refuses_survives_and_reconnects() {
 
 /// Heartbeats: the AMQP form with the right queueloc; the HTTP form reaches a
 /// test API once it is up, and the agent survives it being down.
+/// A scheduler's queue clean-up (or an operator) deletes the agent's queue
+/// under it: RabbitMQ cancels the consumer, and the agent declares its queue
+/// again and keeps answering instead of going deaf.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleted_queue_is_declared_again() {
+    let setup = AgentSetup::default();
+    let mut sandbox = Sandbox::new(&setup).await;
+    let mut agent = sandbox.start_agent();
+    let queueloc = sandbox.queueloc().await;
+    sandbox.wait_consumer(&queueloc).await;
+    sandbox
+        .relay
+        .delete_queue(&agent_queue(&queueloc))
+        .await
+        .unwrap();
+    sandbox.wait_consumer(&queueloc).await;
+    let echo = sign(action(vec![("__echo", json!({"again": true}))]), &[&bob()]);
+    let reply = sandbox.roundtrip(&queueloc, &echo).await;
+    assert_eq!(reply.status, CommandStatus::Success, "{}", errors(&reply));
+    assert!(
+        sandbox
+            .log()
+            .contains("the relay closed the agent queue subscription, subscribing again"),
+        "{}",
+        sandbox.log()
+    );
+    assert!(agent.alive());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn heartbeats_on_the_relay_and_to_the_api() {
     let setup = AgentSetup {

@@ -14,6 +14,7 @@ struct Quickstart {
     lines: mpsc::Receiver<String>,
     seen: Vec<String>,
     started: Instant,
+    state: std::path::PathBuf,
 }
 
 impl Drop for Quickstart {
@@ -50,6 +51,7 @@ impl Quickstart {
             lines,
             seen: Vec::new(),
             started,
+            state: state.to_path_buf(),
         }
     }
 
@@ -68,10 +70,16 @@ impl Quickstart {
                         return line;
                     }
                 }
-                Err(_) => panic!(
-                    "no {what} within {timeout:?}; stdout so far:\n{}",
-                    self.seen.join("\n")
-                ),
+                Err(_) => {
+                    let log = std::fs::read_to_string(self.state.join("quickstart.log"))
+                        .unwrap_or_default();
+                    let tail: Vec<&str> = log.lines().rev().take(60).collect();
+                    panic!(
+                        "no {what} within {timeout:?}; stdout so far:\n{}\n--- quickstart.log (last lines):\n{}",
+                        self.seen.join("\n"),
+                        tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+                    )
+                }
             }
         }
     }
