@@ -17,6 +17,7 @@
 mod common;
 pub mod config;
 mod dialect;
+mod forward;
 mod migrations;
 pub mod postgres;
 pub mod roles;

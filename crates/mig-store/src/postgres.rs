@@ -287,6 +287,19 @@ impl PgStore {
         })
     }
 
+    /// A transaction for target evaluation: under `SET LOCAL ROLE migreadonly`
+    /// when the role is in use, so a compiled target can only read.
+    async fn readonly_transaction(&self) -> StoreResult<sqlx::Transaction<'_, sqlx::Postgres>> {
+        let mut tx = self.pool.begin().await.map_err(db_error("begin"))?;
+        if let Some(set_role) = &self.readonly_role {
+            sqlx::raw_sql(AssertSqlSafe(set_role.clone()))
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error("set the read-only role"))?;
+        }
+        Ok(tx)
+    }
+
     /// The connection pool, for administration and tests.
     pub fn pool(&self) -> &PgPool {
         &self.pool
@@ -428,13 +441,7 @@ impl PgStore {
                 compiled.sql
             )
         };
-        let mut tx = self.pool.begin().await.map_err(db_error("begin"))?;
-        if let Some(set_role) = &self.readonly_role {
-            sqlx::raw_sql(AssertSqlSafe(set_role.clone()))
-                .execute(&mut *tx)
-                .await
-                .map_err(db_error("set the read-only role"))?;
-        }
+        let mut tx = self.readonly_transaction().await?;
         let rows = bind_target(sqlx::query(AssertSqlSafe(sql)), &compiled.params)
             .fetch_all(&mut *tx)
             .await
@@ -1304,138 +1311,8 @@ impl Store for PgStore {
         id_of("investigator id", id)
     }
 
-    // ---- API (bodies in the `api` child module) ----------------------------------
-
-    async fn get_investigator(&self, id: Id) -> StoreResult<Option<Investigator>> {
-        self.api_get_investigator(id).await
-    }
-
-    async fn api_key_holders(&self) -> StoreResult<Vec<crate::store::ApiKeyHolder>> {
-        self.api_key_holders_impl().await
-    }
-
-    async fn set_investigator_api_key(
-        &self,
-        id: Id,
-        key: Option<(&[u8], &[u8])>,
-    ) -> StoreResult<()> {
-        self.api_set_investigator_api_key(id, key).await
-    }
-
-    async fn set_investigator_status(&self, id: Id, status: &str) -> StoreResult<()> {
-        self.api_set_investigator_status(id, status).await
-    }
-
-    async fn set_investigator_permissions(
-        &self,
-        id: Id,
-        permissions: mig_protocol::Permissions,
-    ) -> StoreResult<()> {
-        self.api_set_investigator_permissions(id, permissions).await
-    }
-
-    async fn investigator_by_fingerprint(
-        &self,
-        fingerprint: &str,
-    ) -> StoreResult<Option<Investigator>> {
-        self.api_investigator_by_fingerprint(fingerprint).await
-    }
-
-    async fn latest_agents_stats(&self) -> StoreResult<Option<AgentsStats>> {
-        self.api_latest_agents_stats().await
-    }
-
-    async fn recent_actions(&self, limit: u32) -> StoreResult<Vec<Action>> {
-        self.api_recent_actions(limit).await
-    }
-
-    async fn search_ids(
-        &self,
-        kind: crate::search::SearchType,
-        filter: &crate::search::SearchFilter,
-    ) -> StoreResult<Vec<Id>> {
-        self.api_search_ids(kind, filter).await
-    }
-
-    async fn insert_manifest(
-        &self,
-        manifest: &mig_protocol::manifest::ManifestRecord,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Id> {
-        self.api_insert_manifest(manifest, now).await
-    }
-
-    async fn get_manifest(
-        &self,
-        id: Id,
-    ) -> StoreResult<Option<mig_protocol::manifest::ManifestRecord>> {
-        self.api_get_manifest(id).await
-    }
-
-    async fn sign_manifest(
-        &self,
-        id: Id,
-        investigator: Id,
-        signature: &str,
-        required: u32,
-    ) -> StoreResult<()> {
-        self.api_sign_manifest(id, investigator, signature, required)
-            .await
-    }
-
-    async fn set_manifest_status(&self, id: Id, status: &str, required: u32) -> StoreResult<()> {
-        self.api_set_manifest_status(id, status, required).await
-    }
-
-    async fn manifest_loaders(
-        &self,
-        id: Id,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Vec<mig_protocol::manifest::LoaderEntry>> {
-        self.api_manifest_loaders(id, now).await
-    }
-
-    async fn insert_loader(
-        &self,
-        entry: &mig_protocol::manifest::LoaderEntry,
-        prefix: &str,
-        key: (&[u8], &[u8]),
-        now: DateTime<Utc>,
-    ) -> StoreResult<Id> {
-        self.api_insert_loader(entry, prefix, key, now).await
-    }
-
-    async fn get_loader(&self, id: Id) -> StoreResult<Option<mig_protocol::manifest::LoaderEntry>> {
-        self.api_get_loader(id).await
-    }
-
-    async fn set_loader_enabled(&self, id: Id, enabled: bool) -> StoreResult<()> {
-        self.api_set_loader_enabled(id, enabled).await
-    }
-
-    async fn set_loader_expectenv(&self, id: Id, expectenv: Option<&str>) -> StoreResult<()> {
-        self.api_set_loader_expectenv(id, expectenv).await
-    }
-
-    async fn set_loader_key(&self, id: Id, key: (&[u8], &[u8])) -> StoreResult<String> {
-        self.api_set_loader_key(id, key).await
-    }
-
-    async fn loader_key_holder(
-        &self,
-        prefix: &str,
-    ) -> StoreResult<Option<crate::store::LoaderKeyHolder>> {
-        self.api_loader_key_holder(prefix).await
-    }
-
-    async fn loader_manifest(
-        &self,
-        loader: Id,
-        agent: &Agent,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Option<crate::store::LoaderManifest>> {
-        self.api_loader_manifest(loader, agent, now).await
-    }
+    // ---- API (bodies in the `*_api` child module) -----------------------------
+    crate::forward::forward_api_methods!();
 
     async fn wait_for_new_action(&self, timeout: Duration) {
         let _ = tokio::time::timeout(timeout, self.new_action.notified()).await;

@@ -46,13 +46,7 @@ impl PgStore {
             crate::target::LOADERS_AS_AGENTS,
             compiled.sql
         );
-        let mut tx = self.pool.begin().await.map_err(db_error("begin"))?;
-        if let Some(set_role) = &self.readonly_role {
-            sqlx::raw_sql(AssertSqlSafe(set_role.clone()))
-                .execute(&mut *tx)
-                .await
-                .map_err(db_error("set the read-only role"))?;
-        }
+        let mut tx = self.readonly_transaction().await?;
         let rows = super::bind_target(sqlx::query(AssertSqlSafe(sql)), &compiled.params)
             .fetch_all(&mut *tx)
             .await
