@@ -22,6 +22,7 @@ use mig_protocol::status::InvestigatorStatus;
 use mig_protocol::{GoTime, Investigator, Permissions};
 use mig_relay::{AmqpConfig, AmqpRelay, Relay};
 use mig_store::{PgStore, Store};
+use mig_testkit::free_port;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -126,14 +127,6 @@ fn spawn_role(role: &str, args: &[&str], envs: &[(&str, String)], log: &Path) ->
         .stderr(log)
         .spawn()
         .unwrap()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn gpg(home: &Path, args: &[&str]) -> String {

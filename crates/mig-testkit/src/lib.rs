@@ -216,3 +216,13 @@ pub fn sweep_stale_vhosts(prefix: &str) {
         }
     }
 }
+
+/// A free TCP port on 127.0.0.1 (bound, then released for the caller).
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap_or_else(|error| panic!("cannot bind 127.0.0.1:0: {error}"));
+    listener
+        .local_addr()
+        .unwrap_or_else(|error| panic!("no local address: {error}"))
+        .port()
+}

@@ -145,11 +145,7 @@ fn tcp_sends_one_line_per_event_and_reconnects() {
 
 #[test]
 fn tcp_refused_is_an_error_naming_the_address() {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = mig_testkit::free_port();
     let error = Syslog::connect(&logging("tcp", port))
         .err()
         .unwrap()

@@ -45,11 +45,7 @@ fn require_tls_listener() {
 fn deployment_walkthrough_finds_passwd_over_amqps() {
     require_tls_listener();
     let name = format!("dw{}_", std::process::id());
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = mig_testkit::free_port();
     let work = tempfile::tempdir().unwrap();
     let output = Command::new(repository().join("scripts/deployment-walkthrough"))
         .env("MIG_BIN", binaries())

@@ -31,14 +31,7 @@ pub fn stranger() -> SecretKeySigner {
     SecretKeySigner::generate(KeyAlgo::Ed25519, "Stranger <stranger@example.net>").unwrap()
 }
 
-/// A free port on 127.0.0.1 (bound then released).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+pub use mig_testkit::free_port;
 
 /// Settings of an agent under test.
 pub struct AgentSetup {
