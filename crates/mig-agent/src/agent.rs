@@ -375,6 +375,11 @@ async fn serve_commands<R: Relay>(
             }
         };
         let body = delivery.body.clone();
+        tracing::debug!(
+            bytes = body.len(),
+            redelivered = delivery.redelivered,
+            "command delivered"
+        );
         // Acknowledged on receipt, as the original (at most once): a command
         // is never run twice because of a redelivery.
         if let Err(error) = delivery.ack().await {

@@ -369,6 +369,12 @@ impl MemoryRelay {
         for target in &targets {
             if let Some(queue) = state.queues.get_mut(target) {
                 queue.messages.push_back(message.clone());
+                tracing::trace!(
+                    queue = %target,
+                    queued = queue.messages.len(),
+                    consumers = queue.consumers.len(),
+                    "memory relay: published"
+                );
             }
             state.dispatch(target);
         }

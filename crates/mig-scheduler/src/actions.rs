@@ -10,6 +10,7 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use tracing::Instrument;
 
 use chrono::Utc;
 use futures_util::StreamExt;
@@ -71,9 +72,18 @@ pub(crate) async fn action_loop<S: Store, R: Relay>(shared: Arc<Shared<S, R>>) {
 /// Expands the target of a claimed action and dispatches one command per agent.
 /// On a database failure the action stays `scheduled`; its claim lease lets this
 /// or another scheduler try again.
-pub(crate) async fn prepare_action<S: Store, R: Relay>(shared: &Shared<S, R>, mut action: Action) {
+pub(crate) async fn prepare_action<S: Store, R: Relay>(shared: &Shared<S, R>, action: Action) {
+    // Instrumented, never `span.enter()` across an await: a guard held while the
+    // task is suspended leaves the span entered on the worker thread for other
+    // tasks, and tracing's registry then panics in whichever task touches it
+    // (here sqlx's connection return, which lost the pool's only SQLite connection).
     let span = tracing::info_span!("action", action_id = %action.id, name = %action.name);
-    let _entered = span.enter();
+    prepare_action_in_span(shared, action)
+        .instrument(span)
+        .await
+}
+
+async fn prepare_action_in_span<S: Store, R: Relay>(shared: &Shared<S, R>, mut action: Action) {
     let now = Utc::now();
     // Where the time of a large dispatch goes, logged with the outcome.
     let started = std::time::Instant::now();
@@ -247,6 +257,11 @@ async fn publish_outbox_round<S: Store, R: Relay>(shared: &Shared<S, R>) -> Resu
         tracing::error!(error = %err, "cannot acknowledge published commands");
         return Err(());
     }
+    tracing::debug!(
+        published = settled.len(),
+        failed = unavailable,
+        "outbox round"
+    );
     if settled.is_empty() && unavailable > 0 {
         tracing::warn!(
             failed = unavailable,

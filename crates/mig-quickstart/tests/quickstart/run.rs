@@ -8,6 +8,11 @@ use std::time::{Duration, Instant};
 
 use mig_store::{SqliteStore, Store};
 
+/// Where the quickstart's stderr goes (beside the state directory).
+fn stderr_file(state: &Path) -> std::path::PathBuf {
+    state.with_extension("stderr")
+}
+
 /// A running quickstart whose stdout is read line by line.
 struct Quickstart {
     child: Child,
@@ -31,9 +36,11 @@ impl Quickstart {
             .args(["-listen", "127.0.0.1:0", "-state"])
             .arg(state)
             .env("HOME", home)
+            .env("RUST_BACKTRACE", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            // A panic's message and backtrace, for the failure report.
+            .stderr(std::fs::File::create(stderr_file(state)).unwrap())
             .spawn()
             .unwrap();
         let stdout = child.stdout.take().unwrap();
@@ -70,18 +77,30 @@ impl Quickstart {
                         return line;
                     }
                 }
-                Err(_) => {
-                    let log = std::fs::read_to_string(self.state.join("quickstart.log"))
-                        .unwrap_or_default();
-                    let tail: Vec<&str> = log.lines().rev().take(60).collect();
-                    panic!(
-                        "no {what} within {timeout:?}; stdout so far:\n{}\n--- quickstart.log (last lines):\n{}",
-                        self.seen.join("\n"),
-                        tail.into_iter().rev().collect::<Vec<_>>().join("\n")
-                    )
-                }
+                Err(_) => panic!(
+                    "no {what} within {timeout:?}; stdout so far:\n{}\n{}",
+                    self.seen.join("\n"),
+                    self.log_tail()
+                ),
             }
         }
+    }
+
+    /// The last lines of the quickstart's log, for failure messages.
+    fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(self.state.join("quickstart.log")).unwrap_or_default();
+        // The API's access lines (the client polls every 50 ms) would hide the rest.
+        let tail: Vec<&str> = log
+            .lines()
+            .filter(|line| !line.contains("mig_api::envelope"))
+            .rev()
+            .take(200)
+            .collect();
+        let stderr = std::fs::read_to_string(stderr_file(&self.state)).unwrap_or_default();
+        format!(
+            "--- quickstart.log (last lines):\n{}\n--- stderr:\n{stderr}",
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        )
     }
 
     /// The value after `prefix` on its line.
@@ -202,6 +221,8 @@ fn one_run(state: &Path, home: &Path, stop_with: &str, first: bool) -> RunFacts 
         migrc.to_str().unwrap(),
         "-t",
         "allonline",
+        "-e",
+        "60s",
         "-path",
         "/etc",
         "-name",
@@ -209,10 +230,16 @@ fn one_run(state: &Path, home: &Path, stop_with: &str, first: bool) -> RunFacts 
         "-content",
         "^root",
     ]);
-    assert_eq!(code, 0, "stdout: {stdout}\nstderr: {stderr}");
+    assert_eq!(
+        code,
+        0,
+        "stdout: {stdout}\nstderr: {stderr}\n{}",
+        quickstart.log_tail()
+    );
     assert!(
         stdout.lines().any(is_finding),
-        "stdout: {stdout}\nstderr: {stderr}"
+        "stdout: {stdout}\nstderr: {stderr}\n{}",
+        quickstart.log_tail()
     );
     assert!(stderr.contains("1 sent, 1 done, 1 succeeded"), "{stderr}");
 
