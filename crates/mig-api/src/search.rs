@@ -209,8 +209,11 @@ async fn run<S: Store>(
     let store = &state.store;
     let mut items = Vec::new();
     if kind == SearchType::Agent && !p.target.is_empty() {
-        let agents = state.target_searches.run(&**store, &p.target, now).await?;
-        for agent in agents.iter().take(p.limit as usize) {
+        let agents = state
+            .target_searches
+            .run(&**store, &p.target, p.limit as u64, now)
+            .await?;
+        for agent in agents.iter() {
             items.push(Item::with_data(
                 format!("{base}/agent?agentid={}", agent.id.0),
                 Data::new("agent", agent),
@@ -274,32 +277,41 @@ async fn run<S: Store>(
 /// The answer of one agent target evaluation, shared by the requests that wait for it.
 type TargetAnswer = Result<std::sync::Arc<Vec<mig_protocol::Agent>>, ApiError>;
 
-/// Agent target evaluations in progress, by target text.
+/// The evaluations in progress, by target text and limit.
+type RunningSearches =
+    std::collections::HashMap<(String, u64), std::sync::Arc<tokio::sync::OnceCell<TargetAnswer>>>;
+
+/// Agent target evaluations in progress, by target text and limit.
 ///
-/// A target search scans every agent row (targets are arbitrary expressions,
-/// no index serves them), so identical searches that arrive while one is
+/// A target search may scan every agent row (targets are arbitrary expressions;
+/// the store stops at the page's limit), so identical searches that arrive while one is
 /// running wait for its answer instead of running the same scan again. Nothing
 /// is kept once the evaluation has answered: a search that arrives afterwards
 /// reads the table again, so an answer is never older than the request.
 #[derive(Default)]
 pub(crate) struct TargetSearches {
-    running: std::sync::Mutex<
-        std::collections::HashMap<String, std::sync::Arc<tokio::sync::OnceCell<TargetAnswer>>>,
-    >,
+    running: std::sync::Mutex<RunningSearches>,
 }
 
 impl TargetSearches {
-    async fn run<S: Store>(&self, store: &S, target: &str, now: DateTime<Utc>) -> TargetAnswer {
+    async fn run<S: Store>(
+        &self,
+        store: &S,
+        target: &str,
+        limit: u64,
+        now: DateTime<Utc>,
+    ) -> TargetAnswer {
+        let key = (target.to_owned(), limit);
         let (cell, first) = {
             let mut running = self
                 .running
                 .lock()
                 .map_err(|_| ApiError::Internal("target search table poisoned".to_owned()))?;
-            match running.get(target) {
+            match running.get(&key) {
                 Some(cell) => (cell.clone(), false),
                 None => {
                     let cell = std::sync::Arc::new(tokio::sync::OnceCell::new());
-                    running.insert(target.to_owned(), cell.clone());
+                    running.insert(key.clone(), cell.clone());
                     (cell, true)
                 }
             }
@@ -307,28 +319,28 @@ impl TargetSearches {
         // Removes the entry when the first request is done, even when it is cancelled.
         struct Done<'a> {
             searches: &'a TargetSearches,
-            target: &'a str,
+            key: &'a (String, u64),
             cell: std::sync::Arc<tokio::sync::OnceCell<TargetAnswer>>,
         }
         impl Drop for Done<'_> {
             fn drop(&mut self) {
                 if let Ok(mut running) = self.searches.running.lock()
                     && running
-                        .get(self.target)
+                        .get(self.key)
                         .is_some_and(|cell| std::sync::Arc::ptr_eq(cell, &self.cell))
                 {
-                    running.remove(self.target);
+                    running.remove(self.key);
                 }
             }
         }
         let _done = first.then(|| Done {
             searches: self,
-            target,
+            key: &key,
             cell: cell.clone(),
         });
         cell.get_or_init(|| async {
             store
-                .target_agents(target, now)
+                .search_target_agents(target, now, limit)
                 .await
                 .map(std::sync::Arc::new)
                 .map_err(ApiError::from)

@@ -461,3 +461,14 @@ mod tests {
         assert!(results_json(&results).contains("aNULLb"));
     }
 }
+
+/// What a target evaluation returns (both backends).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Targets {
+    /// Every matching agent (one per queueloc), for dispatching an action.
+    All,
+    /// The first `n` of them in queueloc order, for a search.
+    First(u64),
+    /// Only how many there are (dry run).
+    Count,
+}

@@ -19,8 +19,8 @@ use sqlx::{AssertSqlSafe, PgPool, Postgres, Row};
 use tokio::sync::Notify;
 
 use crate::common::{
-    self, ActionColumns, ActionRow, AgentRow, CommandRow, ExistingAgent, InvestigatorRow, before,
-    counters_from, db_error, db_time, id_of, ids_i64, pid_i32, round_micros,
+    self, ActionColumns, ActionRow, AgentRow, CommandRow, ExistingAgent, InvestigatorRow, Targets,
+    before, counters_from, db_error, db_time, id_of, ids_i64, pid_i32, round_micros,
 };
 use crate::roles::RoleNames;
 use crate::store::{
@@ -423,8 +423,14 @@ impl PgStore {
         &self,
         target: &str,
         now: DateTime<Utc>,
-        count_only: bool,
+        wanted: Targets,
     ) -> StoreResult<(Vec<Agent>, u64)> {
+        let count_only = wanted == Targets::Count;
+        // A number of ours, not user text: formatted into the statement.
+        let limit = match wanted {
+            Targets::First(limit) => format!(" LIMIT {limit}"),
+            Targets::All | Targets::Count => String::new(),
+        };
         let compiled = target::compile_at(target, Dialect::Postgres, 1, now)?;
         let sql = if count_only {
             format!(
@@ -436,7 +442,7 @@ impl PgStore {
             format!(
                 "SELECT DISTINCT ON (queueloc) {} FROM agents \
                  WHERE agents.status IN ('online', 'idle') AND ({}) \
-                 ORDER BY agents.queueloc ASC",
+                 ORDER BY agents.queueloc ASC{limit}",
                 agent_columns("agents", ""),
                 compiled.sql
             )
@@ -1050,11 +1056,20 @@ impl Store for PgStore {
     }
 
     async fn target_agents(&self, target: &str, now: DateTime<Utc>) -> StoreResult<Vec<Agent>> {
-        Ok(self.targets(target, now, false).await?.0)
+        Ok(self.targets(target, now, Targets::All).await?.0)
+    }
+
+    async fn search_target_agents(
+        &self,
+        target: &str,
+        now: DateTime<Utc>,
+        limit: u64,
+    ) -> StoreResult<Vec<Agent>> {
+        Ok(self.targets(target, now, Targets::First(limit)).await?.0)
     }
 
     async fn count_target_agents(&self, target: &str, now: DateTime<Utc>) -> StoreResult<u64> {
-        Ok(self.targets(target, now, true).await?.1)
+        Ok(self.targets(target, now, Targets::Count).await?.1)
     }
 
     async fn get_agent(&self, id: Id) -> StoreResult<Option<Agent>> {

@@ -25,8 +25,8 @@ use sqlx::{AssertSqlSafe, Row, Sqlite, SqlitePool};
 use tokio::sync::Notify;
 
 use crate::common::{
-    self, ActionColumns, ActionRow, AgentRow, CommandRow, ExistingAgent, InvestigatorRow, before,
-    counters_from, db_error, db_time, id_of, pid_i32, round_micros,
+    self, ActionColumns, ActionRow, AgentRow, CommandRow, ExistingAgent, InvestigatorRow, Targets,
+    before, counters_from, db_error, db_time, id_of, pid_i32, round_micros,
 };
 use crate::store::{
     ActionProgress, AgentTimeouts, AgentTransitions, HeartbeatOutcome, OutboxEntry, Store,
@@ -378,8 +378,14 @@ impl SqliteStore {
         &self,
         target: &str,
         now: DateTime<Utc>,
-        count_only: bool,
+        wanted: Targets,
     ) -> StoreResult<(Vec<Agent>, u64)> {
+        let count_only = wanted == Targets::Count;
+        // A number of ours, not user text: formatted into the statement.
+        let limit = match wanted {
+            Targets::First(limit) => format!(" LIMIT {limit}"),
+            Targets::All | Targets::Count => String::new(),
+        };
         let compiled = target::compile_at(target, Dialect::Sqlite, 1, now)?;
         let filtered = format!(
             "SELECT * FROM agents WHERE agents.status IN ('online', 'idle') AND ({})",
@@ -398,7 +404,7 @@ impl SqliteStore {
         // One row per queueloc, the lowest id (PostgreSQL's DISTINCT ON picks any).
         let sql = format!(
             "SELECT {} FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY queueloc ORDER BY id) \
-             AS mig_rank FROM ({filtered})) AS agents WHERE mig_rank = 1 ORDER BY queueloc",
+             AS mig_rank FROM ({filtered})) AS agents WHERE mig_rank = 1 ORDER BY queueloc{limit}",
             agent_columns("agents", "")
         );
         let rows = bind_target(sqlx::query(AssertSqlSafe(sql)), &compiled.params)
@@ -917,11 +923,20 @@ impl Store for SqliteStore {
     }
 
     async fn target_agents(&self, target: &str, now: DateTime<Utc>) -> StoreResult<Vec<Agent>> {
-        Ok(self.targets(target, now, false).await?.0)
+        Ok(self.targets(target, now, Targets::All).await?.0)
+    }
+
+    async fn search_target_agents(
+        &self,
+        target: &str,
+        now: DateTime<Utc>,
+        limit: u64,
+    ) -> StoreResult<Vec<Agent>> {
+        Ok(self.targets(target, now, Targets::First(limit)).await?.0)
     }
 
     async fn count_target_agents(&self, target: &str, now: DateTime<Utc>) -> StoreResult<u64> {
-        Ok(self.targets(target, now, true).await?.1)
+        Ok(self.targets(target, now, Targets::Count).await?.1)
     }
 
     async fn get_agent(&self, id: Id) -> StoreResult<Option<Agent>> {

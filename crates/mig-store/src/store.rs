@@ -275,6 +275,15 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> impl Future<Output = StoreResult<Vec<Agent>>> + Send;
 
+    /// The first `limit` agents of `target_agents` (the API's agent search): the
+    /// database stops at `limit` instead of reading every matching row.
+    fn search_target_agents(
+        &self,
+        target: &str,
+        now: DateTime<Utc>,
+        limit: u64,
+    ) -> impl Future<Output = StoreResult<Vec<Agent>>> + Send;
+
     /// How many agents `target_agents` would return (dry run).
     fn count_target_agents(
         &self,

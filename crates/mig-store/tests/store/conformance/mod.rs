@@ -828,7 +828,28 @@ pub async fn target_agents_binds_and_picks_one_per_queueloc<S: Store>(store: &S)
             expected.len() as u64,
             "count of {target}"
         );
+        // The search's first page: the same agents in the same order, cut at the limit.
+        for limit in [1, 2, 10] {
+            let first = store
+                .search_target_agents(target, now, limit)
+                .await
+                .unwrap();
+            let wanted: Vec<&str> = expected.iter().copied().take(limit as usize).collect();
+            assert_eq!(queuelocs(first), wanted, "target {target}, limit {limit}");
+        }
     }
+    // linux.t1 has two rows: a limit counts queuelocs, not rows.
+    let two = store
+        .search_target_agents("queueloc LIKE 'linux.%'", now, 2)
+        .await
+        .unwrap();
+    assert_eq!(queuelocs(two), ["linux.t1", "linux.t2"]);
+    assert!(matches!(
+        store
+            .search_target_agents("id = 1 UNION SELECT 1", now, 10)
+            .await,
+        Err(StoreError::Target(_))
+    ));
     assert!(matches!(
         store.target_agents("1=1; DROP TABLE agents", now).await,
         Err(StoreError::Target(_))
