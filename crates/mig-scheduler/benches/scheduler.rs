@@ -7,7 +7,8 @@
 //! cargo bench -p mig-scheduler --bench scheduler                 # PostgreSQL + RabbitMQ
 //! cargo bench -p mig-scheduler --bench scheduler -- --embedded   # SQLite + memory relay
 //! options: --heartbeats N (100000)  --rate N (20000, the paced run)
-//!          --agents N (10000)  --runs N (50)  --only heartbeats|dispatch|latency
+//!          --agents N (10000)  --runs N (50)
+//!          --only heartbeats|backlog|dispatch|latency
 //!          --publish-concurrency N (the scheduler's `Tuning` default)
 //!          --generators N (4: the heartbeat generator's relay connections)
 //! ```
@@ -17,7 +18,9 @@
 //!    paced at `--rate` (is the lag below 1 s at that rate?). The `agents`
 //!    table is counted every 20 ms; a heartbeat's lag is bounded above by the
 //!    first count that includes it minus its publish time (rows are taken in
-//!    publish order).
+//!    publish order). Then a backlog of as many heartbeats published while
+//!    the scheduler is stopped, and the rate at which it writes them once
+//!    restarted (its capacity, whatever the generator's speed).
 //! 2. An action targeting `--agents` registered agents whose queues exist:
 //!    from `insert_action` to every command created and confirmed by the relay
 //!    (outbox empty), then the messages in the agents' queues are counted.
@@ -131,6 +134,8 @@ struct Bench<S, R> {
     generators: Vec<R>,
     shutdown: CancellationToken,
     scheduler: tokio::task::JoinHandle<Result<(), mig_scheduler::SchedulerError>>,
+    /// What the scheduler is started with again after `stop_scheduler`.
+    restart: (Arc<S>, R, SchedulerConfig, Tuning),
 }
 
 impl<S: BenchStore, R: Relay> Bench<S, R> {
@@ -153,10 +158,10 @@ impl<S: BenchStore, R: Relay> Bench<S, R> {
         }
         let shutdown = CancellationToken::new();
         let scheduler = tokio::spawn(mig_scheduler::run(
-            config,
-            tuning,
-            store,
-            scheduler_relay,
+            config.clone(),
+            tuning.clone(),
+            store.clone(),
+            scheduler_relay.clone(),
             shutdown.clone(),
         ));
         Self {
@@ -165,7 +170,30 @@ impl<S: BenchStore, R: Relay> Bench<S, R> {
             generators,
             shutdown,
             scheduler,
+            restart: (store, scheduler_relay, config, tuning),
         }
+    }
+
+    /// Stops the scheduler (its relay connection stays open).
+    async fn stop_scheduler(&mut self) {
+        self.shutdown.cancel();
+        (&mut self.scheduler)
+            .await
+            .expect("the scheduler task")
+            .expect("the scheduler");
+    }
+
+    /// Starts the scheduler again, on the same store and relay connection.
+    fn start_scheduler(&mut self) {
+        let (store, relay, config, tuning) = self.restart.clone();
+        self.shutdown = CancellationToken::new();
+        self.scheduler = tokio::spawn(mig_scheduler::run(
+            config,
+            tuning,
+            store,
+            relay,
+            self.shutdown.clone(),
+        ));
     }
 
     async fn stop(self) {
@@ -252,6 +280,52 @@ struct HeartbeatRun {
     missing: usize,
 }
 
+/// Legacy heartbeats of `count` new agents (queuelocs tagged with `tag`).
+fn heartbeat_bodies(tag: &str, count: usize) -> Vec<Vec<u8>> {
+    (0..count)
+        .map(|i| {
+            let pid = 1000 + i64::try_from(i % 50_000).unwrap();
+            gojson::to_vec(&agent(format!("linux.bench{tag}{i:07}"), pid))
+        })
+        .collect()
+}
+
+/// Publishes `bodies` on the generator connections (each confirmed), at
+/// `rate` per second from `started` or as fast as possible; returns when each
+/// was published.
+async fn publish_heartbeats<S: BenchStore, R: Relay>(
+    bench: &Bench<S, R>,
+    bodies: Vec<Vec<u8>>,
+    started: Instant,
+    rate: Option<f64>,
+) -> Vec<Instant> {
+    let generators = &bench.generators;
+    futures_util::stream::iter(bodies.into_iter().enumerate())
+        .map(|(i, body)| {
+            let relay = generators[i % generators.len()].clone();
+            async move {
+                if let Some(rate) = rate {
+                    let due = started + Duration::from_secs_f64(i as f64 / rate);
+                    tokio::time::sleep_until(due.into()).await;
+                }
+                let at = Instant::now();
+                relay
+                    .publish(
+                        EXCHANGE_TO_SCHEDULERS,
+                        QUEUE_HEARTBEATS,
+                        body,
+                        PublishOptions::default(),
+                    )
+                    .await
+                    .expect("publish a heartbeat");
+                at
+            }
+        })
+        .buffered(GENERATOR_WINDOW * generators.len())
+        .collect()
+        .await
+}
+
 /// Publishes `count` heartbeats of new agents (at `rate` per second, or as fast
 /// as possible) and follows the `agents` table until they are all there.
 async fn heartbeat_run<S: BenchStore, R: Relay>(
@@ -260,12 +334,7 @@ async fn heartbeat_run<S: BenchStore, R: Relay>(
     count: usize,
     rate: Option<f64>,
 ) -> HeartbeatRun {
-    let bodies: Vec<Vec<u8>> = (0..count)
-        .map(|i| {
-            let pid = 1000 + i64::try_from(i % 50_000).unwrap();
-            gojson::to_vec(&agent(format!("linux.bench{tag}{i:07}"), pid))
-        })
-        .collect();
+    let bodies = heartbeat_bodies(tag, count);
     let baseline = bench.api.count("agents").await;
     let done = CancellationToken::new();
     let sampler = {
@@ -290,31 +359,7 @@ async fn heartbeat_run<S: BenchStore, R: Relay>(
         })
     };
     let started = Instant::now();
-    let generators = &bench.generators;
-    let published: Vec<Instant> = futures_util::stream::iter(bodies.into_iter().enumerate())
-        .map(|(i, body)| {
-            let relay = generators[i % generators.len()].clone();
-            async move {
-                if let Some(rate) = rate {
-                    let due = started + Duration::from_secs_f64(i as f64 / rate);
-                    tokio::time::sleep_until(due.into()).await;
-                }
-                let at = Instant::now();
-                relay
-                    .publish(
-                        EXCHANGE_TO_SCHEDULERS,
-                        QUEUE_HEARTBEATS,
-                        body,
-                        PublishOptions::default(),
-                    )
-                    .await
-                    .expect("publish a heartbeat");
-                at
-            }
-        })
-        .buffered(GENERATOR_WINDOW * generators.len())
-        .collect()
-        .await;
+    let published = publish_heartbeats(bench, bodies, started, rate).await;
     let published_in = started.elapsed();
     let last_publish = published.iter().max().copied().unwrap_or(started);
     let samples = tokio::select! {
@@ -400,6 +445,51 @@ async fn heartbeats<S: BenchStore, R: Relay>(bench: &Bench<S, R>, args: &Args, l
         ms(paced.lag_max),
         ms(paced.drain),
         if met { "MET" } else { "NOT MET" }
+    );
+}
+
+/// A backlog: `--heartbeats` heartbeats published while the scheduler is
+/// stopped (as after a scheduler restart in a large fleet), then the rate at
+/// which the restarted scheduler writes them, from its first row to its last:
+/// its own capacity, which the live runs cannot show when the generator is
+/// slower than the scheduler.
+async fn backlog<S: BenchStore, R: Relay>(bench: &mut Bench<S, R>, args: &Args, label: &str) {
+    let count = args.heartbeats;
+    bench.stop_scheduler().await;
+    let baseline = usize::try_from(bench.api.count("agents").await).unwrap();
+    let started = Instant::now();
+    publish_heartbeats(bench, heartbeat_bodies("c", count), started, None).await;
+    let published_in = started.elapsed();
+    bench.start_scheduler();
+    let restarted = Instant::now();
+    let mut first = None;
+    let finished = loop {
+        let rows = usize::try_from(bench.api.count("agents").await).unwrap() - baseline;
+        let now = Instant::now();
+        if rows > 0 && first.is_none() {
+            first = Some((now, rows));
+        }
+        if rows >= count {
+            break now;
+        }
+        assert!(
+            restarted.elapsed() < Duration::from_secs(300),
+            "only {rows} of {count} rows after 300 s"
+        );
+        tokio::time::sleep(SAMPLE_EVERY).await;
+    };
+    let (first_at, first_rows) = first.unwrap();
+    let writing = finished.duration_since(first_at);
+    let rate = (count - first_rows) as f64 / writing.as_secs_f64().max(1e-3);
+    println!(
+        "[{label}] heartbeats, backlog: {count} published while the scheduler was stopped ({:.2} s); \
+         restarted, first row after {}, all rows after {:.2} s; first row to last {:.2} s \
+         => {rate:.0} heartbeats/s written — scheduler capacity >= 20000/s: {}",
+        published_in.as_secs_f64(),
+        ms(first_at.duration_since(restarted)),
+        finished.duration_since(restarted).as_secs_f64(),
+        writing.as_secs_f64(),
+        if rate >= 20_000.0 { "MET" } else { "NOT MET" }
     );
 }
 
@@ -561,7 +651,7 @@ async fn latency<S: BenchStore, R: Relay>(bench: &Bench<S, R>, args: &Args, labe
 /// Runs one measurement on a fresh database and vhost.
 async fn on_services<F>(args: &Args, measurement: F)
 where
-    F: AsyncFnOnce(&Bench<PgStore, AmqpRelay>),
+    F: AsyncFnOnce(&mut Bench<PgStore, AmqpRelay>),
 {
     let database = mig_testkit::TestDatabase::create("wtbench_sched_").await;
     let vhost = tokio::task::spawn_blocking(|| mig_testkit::Vhost::create("wtbench_sched_"))
@@ -582,7 +672,7 @@ where
     for _ in 0..args.generators.max(1) {
         generators.push(connect().await);
     }
-    let bench = Bench::start(
+    let mut bench = Bench::start(
         Arc::new(store),
         Arc::new(api),
         scheduler_relay.clone(),
@@ -592,7 +682,7 @@ where
     // A failed measurement still drops its database and vhost.
     let outcome = std::panic::AssertUnwindSafe(async {
         bench.wait_ready().await;
-        measurement(&bench).await;
+        measurement(&mut bench).await;
     })
     .catch_unwind()
     .await;
@@ -614,7 +704,7 @@ where
 /// Runs one measurement on a fresh SQLite file and in-process relay.
 async fn embedded<F>(args: &Args, measurement: F)
 where
-    F: AsyncFnOnce(&Bench<SqliteStore, MemoryRelay>),
+    F: AsyncFnOnce(&mut Bench<SqliteStore, MemoryRelay>),
 {
     let dir = tempfile::tempdir().expect("temporary directory");
     let path = dir.path().join("mig.db");
@@ -624,9 +714,9 @@ where
             .expect("open SQLite"),
     );
     let relay = MemoryRelay::new();
-    let bench = Bench::start(store.clone(), store, relay.clone(), vec![relay], args);
+    let mut bench = Bench::start(store.clone(), store, relay.clone(), vec![relay], args);
     bench.wait_ready().await;
-    measurement(&bench).await;
+    measurement(&mut bench).await;
     bench.stop().await;
 }
 
@@ -647,6 +737,9 @@ fn main() {
         ($environment:ident, $label:expr) => {
             if args.wants("heartbeats") {
                 $environment(&args, async |bench| heartbeats(bench, &args, $label).await).await;
+            }
+            if args.wants("backlog") {
+                $environment(&args, async |bench| backlog(bench, &args, $label).await).await;
             }
             if args.wants("dispatch") {
                 $environment(&args, async |bench| dispatch(bench, &args, $label).await).await;
