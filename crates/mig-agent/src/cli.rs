@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::config::{AgentConfig, DEFAULT_CONFIG_PATH};
-use crate::flags::{FlagError, Flags, USAGE};
+use crate::flags::{FlagError, Flags, usage};
 use crate::{Mode, RunOptions};
 use anyhow::{Context, bail};
 use tokio_util::sync::CancellationToken;
@@ -162,11 +162,11 @@ pub fn main(args: Vec<String>) -> ExitCode {
     let flags = match Flags::parse(args) {
         Ok(flags) => flags,
         Err(FlagError::Help) => {
-            eprint!("{USAGE}");
+            eprint!("{}", usage());
             return ExitCode::SUCCESS;
         }
         Err(error) => {
-            eprintln!("{error}\n{USAGE}");
+            eprintln!("{error}\n{}", usage());
             return ExitCode::from(2);
         }
     };

@@ -3,8 +3,7 @@
 //! flags take no separate value (`-d`, or `-d=false`); parsing stops at the
 //! first argument that is not a flag, or after `--`.
 //!
-//! A dozen flags do not justify sharing `mig-cli`'s general `goflag`; this is
-//! the same grammar for a fixed set.
+//! The grammar is `mig-goflag`'s, shared with the tools and the modules.
 
 /// The agent's flags.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,51 +53,36 @@ impl Default for Flags {
     }
 }
 
-/// A command-line error, worded as Go's `flag` package words it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum FlagError {
-    #[error("flag provided but not defined: -{0}")]
-    Undefined(String),
-    #[error("flag needs an argument: -{0}")]
-    MissingValue(String),
-    #[error("invalid boolean value {value:?} for -{name}")]
-    BadBool { name: String, value: String },
-    #[error("bad flag syntax: {0}")]
-    Syntax(String),
-    #[error("flag: help requested")]
-    Help,
+pub use mig_goflag::FlagError;
+
+/// The agent's flag set (Go's `flag` grammar, shared with the tools).
+fn flag_set() -> mig_goflag::FlagSet {
+    mig_goflag::FlagSet::named("mig-agent")
+        .string(
+            "P",
+            "",
+            "run a persistent module (the agent starts them itself)",
+        )
+        .bool("S", "print the effective configuration and exit")
+        .bool("V", "print the version and exit")
+        .string("c", "/etc/mig/mig-agent.cfg", "configuration file")
+        .bool("d", "debug: foreground, debug logs on stdout")
+        .bool("f", "foreground: do not install or fork")
+        .string("i", "", "run a local action file without signature checks")
+        .string(
+            "m",
+            "agent",
+            "agent, agent-checkin, or a module to run once",
+        )
+        .bool("n", "do not start persistent modules")
+        .bool("p", "human-readable module output")
+        .string("q", "", "query the stat socket: pid or shutdown")
+        .bool("u", "started by an upgrader")
 }
 
 /// The usage text printed with `-h` or a flag error.
-pub const USAGE: &str = "Usage of mig-agent:
-  -P string
-    \trun a persistent module (the agent starts them itself)
-  -S\tprint the effective configuration and exit
-  -V\tprint the version and exit
-  -c string
-    \tconfiguration file (default \"/etc/mig/mig-agent.cfg\")
-  -d\tdebug: foreground, debug logs on stdout
-  -f\tforeground: do not install or fork
-  -i string
-    \trun a local action file without signature checks
-  -m string
-    \tagent, agent-checkin, or a module to run once (default \"agent\")
-  -n\tdo not start persistent modules
-  -p\thuman-readable module output
-  -q string
-    \tquery the stat socket: pid or shutdown
-  -u\tstarted by an upgrader
-";
-
-fn parse_bool(name: &str, value: &str) -> Result<bool, FlagError> {
-    match value {
-        "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(true),
-        "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(false),
-        _ => Err(FlagError::BadBool {
-            name: name.to_owned(),
-            value: value.to_owned(),
-        }),
-    }
+pub fn usage() -> String {
+    flag_set().usage()
 }
 
 impl Flags {
@@ -108,48 +92,23 @@ impl Flags {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        let mut flags = Flags::default();
-        let mut args = args.into_iter().map(Into::into);
-        while let Some(arg) = args.next() {
-            if arg == "--" || arg.len() < 2 || !arg.starts_with('-') {
-                break;
-            }
-            let body = arg.strip_prefix("--").unwrap_or(&arg[1..]);
-            if body.is_empty() || body.starts_with('-') || body.starts_with('=') {
-                return Err(FlagError::Syntax(arg.clone()));
-            }
-            let (name, inline) = match body.split_once('=') {
-                Some((name, value)) => (name, Some(value.to_owned())),
-                None => (body, None),
-            };
-            let boolean = |inline: Option<String>| match inline {
-                Some(value) => parse_bool(name, &value),
-                None => Ok(true),
-            };
-            let mut string = |inline: Option<String>| match inline {
-                Some(value) => Ok(value),
-                None => args
-                    .next()
-                    .ok_or_else(|| FlagError::MissingValue(name.to_owned())),
-            };
-            match name {
-                "m" => flags.mode = string(inline)?,
-                "P" => flags.persistent = Some(string(inline)?),
-                "c" => flags.config = Some(string(inline)?),
-                "i" => flags.action_file = Some(string(inline)?),
-                "q" => flags.query = Some(string(inline)?),
-                "d" => flags.debug = boolean(inline)?,
-                "f" => flags.foreground = boolean(inline)?,
-                "u" => flags.upgrader = boolean(inline)?,
-                "p" => flags.pretty = boolean(inline)?,
-                "n" => flags.no_persistent = boolean(inline)?,
-                "V" => flags.version = boolean(inline)?,
-                "S" => flags.show_config = boolean(inline)?,
-                "h" | "help" => return Err(FlagError::Help),
-                other => return Err(FlagError::Undefined(other.to_owned())),
-            }
-        }
-        Ok(flags)
+        let parsed = flag_set().parse(args)?;
+        // A string flag that was not given is `None` (its default applies later).
+        let given = |name: &str| parsed.is_set(name).then(|| parsed.string(name).to_owned());
+        Ok(Self {
+            mode: parsed.string("m").to_owned(),
+            persistent: given("P"),
+            config: given("c"),
+            debug: parsed.bool("d"),
+            foreground: parsed.bool("f"),
+            upgrader: parsed.bool("u"),
+            action_file: given("i"),
+            pretty: parsed.bool("p"),
+            no_persistent: parsed.bool("n"),
+            query: given("q"),
+            version: parsed.bool("V"),
+            show_config: parsed.bool("S"),
+        })
     }
 }
 
@@ -187,7 +146,22 @@ mod tests {
             Flags::parse(["-d=maybe"]),
             Err(FlagError::BadBool { .. })
         ));
-        assert_eq!(Flags::parse(["-h"]), Err(FlagError::Help));
+        assert_eq!(Flags::parse(["-h"]).unwrap_err(), FlagError::Help);
+        let text = usage();
+        assert!(
+            text.starts_with("Usage of mig-agent:\n  -P string\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "  -c string\n    \tconfiguration file (default \"/etc/mig/mig-agent.cfg\")\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("  -d\tdebug: foreground, debug logs on stdout\n"),
+            "{text}"
+        );
         assert!(matches!(Flags::parse(["---m"]), Err(FlagError::Syntax(_))));
     }
 }
