@@ -172,3 +172,45 @@ macro_rules! forward_api_methods {
 }
 
 pub(crate) use forward_api_methods;
+
+/// Inside `impl Store for X`: the three target evaluations, each calling the
+/// backend's inherent `targets(target, now, Targets::…)`.
+macro_rules! forward_target_methods {
+    () => {
+        async fn target_agents(
+            &self,
+            target: &str,
+            now: ::chrono::DateTime<::chrono::Utc>,
+        ) -> $crate::StoreResult<Vec<::mig_protocol::Agent>> {
+            Ok(self
+                .targets(target, now, $crate::common::Targets::All)
+                .await?
+                .0)
+        }
+
+        async fn search_target_agents(
+            &self,
+            target: &str,
+            now: ::chrono::DateTime<::chrono::Utc>,
+            limit: u64,
+        ) -> $crate::StoreResult<Vec<::mig_protocol::Agent>> {
+            Ok(self
+                .targets(target, now, $crate::common::Targets::First(limit))
+                .await?
+                .0)
+        }
+
+        async fn count_target_agents(
+            &self,
+            target: &str,
+            now: ::chrono::DateTime<::chrono::Utc>,
+        ) -> $crate::StoreResult<u64> {
+            Ok(self
+                .targets(target, now, $crate::common::Targets::Count)
+                .await?
+                .1)
+        }
+    };
+}
+
+pub(crate) use forward_target_methods;

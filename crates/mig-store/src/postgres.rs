@@ -1055,22 +1055,7 @@ impl Store for PgStore {
         Ok(plan.outcomes)
     }
 
-    async fn target_agents(&self, target: &str, now: DateTime<Utc>) -> StoreResult<Vec<Agent>> {
-        Ok(self.targets(target, now, Targets::All).await?.0)
-    }
-
-    async fn search_target_agents(
-        &self,
-        target: &str,
-        now: DateTime<Utc>,
-        limit: u64,
-    ) -> StoreResult<Vec<Agent>> {
-        Ok(self.targets(target, now, Targets::First(limit)).await?.0)
-    }
-
-    async fn count_target_agents(&self, target: &str, now: DateTime<Utc>) -> StoreResult<u64> {
-        Ok(self.targets(target, now, Targets::Count).await?.1)
-    }
+    crate::forward::forward_target_methods!();
 
     async fn get_agent(&self, id: Id) -> StoreResult<Option<Agent>> {
         let sql = format!(
