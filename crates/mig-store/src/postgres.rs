@@ -448,6 +448,18 @@ impl PgStore {
             )
         };
         let mut tx = self.readonly_transaction().await?;
+        if matches!(wanted, Targets::First(_)) {
+            // The planner cannot estimate a target's selectivity over the json
+            // columns (it guesses one row), so it would read and sort every
+            // matching agent before the limit. Walking the queueloc index in
+            // order and stopping at the limit is 20 times faster for a page of
+            // a common target (10,000 agents: 21 ms -> 1 ms), at worst 1.5 times
+            // slower for a target that matches one agent (5 ms -> 8 ms).
+            sqlx::query("SET LOCAL enable_sort = off")
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error("plan the target search"))?;
+        }
         let rows = bind_target(sqlx::query(AssertSqlSafe(sql)), &compiled.params)
             .fetch_all(&mut *tx)
             .await
