@@ -35,6 +35,26 @@ fn declining_and_missing_gnupg_are_the_originals() {
         &tool(mig, &FILE_ARGS, home, b""),
         "err_missing_migrc_stdin_devnull",
     );
+    // An explicit -c that does not exist: the same generator.
+    same_as(
+        &tool(
+            mig,
+            &[
+                "file",
+                "-c",
+                "/srv/migref/capwork/nonexistent.migrc",
+                "-t",
+                "allonline",
+                "-path",
+                "/etc",
+                "-name",
+                "^passwd$",
+            ],
+            Path::new("/srv/migref/home"),
+            b"",
+        ),
+        "err_c_missing_file",
+    );
     // The other tools ask the same way.
     let run = tool(
         env!("CARGO_BIN_EXE_mig-agent-search"),
