@@ -91,6 +91,12 @@ fn search(parsed: &mig_goflag::Parsed, io: &mut Io<'_>) -> Result<(), String> {
         io.stderr,
     )
     .map_err(|err| format!("ReadConfiguration() -> {err}"))?;
+    if migrc.api_url.len() <= 1 {
+        return Err(format!(
+            "ReadConfiguration() -> config API URL too short or undefined: len {}",
+            migrc.api_url.len()
+        ));
+    }
     let tool = format!("agent-search-{VERSION}");
     let client = if migrc.api_key.is_empty() {
         let signer = signer_from_migrc(&migrc).map_err(|err| format!("NewClient() -> {err}"))?;

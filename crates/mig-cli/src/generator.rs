@@ -121,6 +121,12 @@ fn generate(
         io.stderr,
     )
     .map_err(|err| Fatal(format!("ReadConfiguration() -> {err}")))?;
+    if migrc.api_url.len() <= 1 {
+        return Err(Fatal(format!(
+            "ReadConfiguration() -> config API URL too short or undefined: len {}",
+            migrc.api_url.len()
+        )));
+    }
     let signer = signer_from_migrc(&migrc).map_err(|err| Fatal(format!("NewClient() -> {err}")))?;
     let client = Client::from_migrc(&migrc, signer.clone(), &format!("generator-{VERSION}"));
 

@@ -176,6 +176,19 @@ fn version_usage_and_errors() {
         run.stderr
             .starts_with("flag provided but not defined: -x\n")
     );
+    let no_url = home.path().join("no-url.migrc");
+    std::fs::write(&no_url, "[gpg]\n    keyid = \"ABCD\"\n").unwrap();
+    let run = search(
+        &["-c", no_url.to_str().unwrap(), "-t", "allonline"],
+        home.path(),
+    );
+    assert_eq!(
+        (run.code, run.stderr.as_str()),
+        (
+            1,
+            "error: ReadConfiguration() -> config API URL too short or undefined: len 0\n"
+        )
+    );
     // The API is down: the transport error, exit 1.
     let migrc = home.path().join(".migrc");
     write_migrc(&migrc, "http://127.0.0.1:9/api/v1/");

@@ -191,6 +191,16 @@ fn errors_are_fatal_lines() {
         (vec!["-c", c, "-i", &input, "-nolaunch", "-validfrom", "monday"], "FATAL: invalid -validfrom \"monday\": "),
         (vec!["-c", "/nonexistent/migrc", "-i", &input], "FATAL: ReadConfiguration() -> MakeConfiguration() -> error opening secring: "),
     ];
+    let no_url = work.path().join("no-url.migrc");
+    std::fs::write(&no_url, "[gpg]\n    keyid = \"ABCD\"\n").unwrap();
+    let run = generator(&["-c", no_url.to_str().unwrap(), "-i", &input], work.path());
+    assert_eq!(
+        (run.code, run.stdout.as_str()),
+        (
+            1,
+            "FATAL: ReadConfiguration() -> config API URL too short or undefined: len 0\n"
+        )
+    );
     for (args, expected) in cases {
         let run = generator(&args, work.path());
         assert_eq!(run.code, 1, "{args:?}: {}", run.stdout);
