@@ -9,7 +9,10 @@
 //! Success prints `Valid signature` (and `ACL: authorized` with `-acl`) and exits
 //! 0; any failure prints one line `[error] <why>` on stdout and exits 1.
 //! Unlike the original, a bad signature is a failure (it exited 0), and the
-//! keys come from `gpg --export` rather than a GnuPG 1 `pubring.gpg`.
+//! keys come from `gpg --export` rather than a GnuPG 1 `pubring.gpg`. The
+//! configuration is `-conf`, else `~/.migrc` when it exists (no generator:
+//! verifying needs no API): its `gpg.home`, and the public half of its
+//! `gpg.secretkeyfile` when it has one.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -18,7 +21,7 @@ use std::process::{Command as Process, Stdio};
 use mig_client::migrc::Migrc;
 use mig_protocol::acl::{self, Acl, VerifyPolicy};
 use mig_protocol::gcfg::parse_go_duration;
-use mig_protocol::pgp::Keyring;
+use mig_protocol::pgp::{Keyring, SecretKeySigner};
 use mig_protocol::{Action, Command, GoTime};
 
 use crate::goflag::{FlagError, FlagSet};
@@ -174,18 +177,38 @@ fn load_keyring(options: &Options) -> Result<Keyring, String> {
     if let Some(dir) = &options.key_dir {
         return Keyring::load_dir(dir).map_err(|err| err.to_string());
     }
-    let gpg_home = match &options.migrc {
-        Some(path) => Migrc::load(path).map_err(|err| err.to_string())?.gpg_home,
+    let migrc = match &options.migrc {
+        Some(path) => Migrc::load(path).map_err(|err| err.to_string())?,
         None => {
             let path = Migrc::default_path();
             match Migrc::load(&path) {
-                Ok(migrc) => migrc.gpg_home,
-                Err(mig_client::migrc::MigrcError::Missing { .. }) => None,
+                Ok(migrc) => migrc,
+                Err(mig_client::migrc::MigrcError::Missing { .. }) => Migrc::default(),
                 Err(err) => return Err(err.to_string()),
             }
         }
     };
-    export_gnupg_keys(gpg_home.as_deref())
+    // A `.migrc` that signs with a secret key file (`gpg.secretkeyfile`, as
+    // mig-quickstart writes) verifies with that key's public half; GnuPG's
+    // keyring is read too unless the file names no GnuPG home.
+    let Some(secret_key_file) = &migrc.secret_key_file else {
+        return export_gnupg_keys(migrc.gpg_home.as_deref());
+    };
+    let mut keyring = match &migrc.gpg_home {
+        Some(home) => export_gnupg_keys(Some(home))?,
+        None => Keyring::new(),
+    };
+    let text = std::fs::read_to_string(secret_key_file).map_err(|err| {
+        format!(
+            "cannot read the secret key file {}: {err}",
+            secret_key_file.display()
+        )
+    })?;
+    let passphrase = std::env::var("MIGPGPPASSPHRASE").ok();
+    let key = SecretKeySigner::from_armored(&text, passphrase.as_deref())
+        .map_err(|err| format!("secret key file {}: {err}", secret_key_file.display()))?;
+    keyring.add(key.public_key());
+    Ok(keyring)
 }
 
 /// The investigator's GnuPG public keyring, through `gpg --export`.

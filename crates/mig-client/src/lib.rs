@@ -1,6 +1,8 @@
 //! The investigator's side of MIG, shared by `mig` and `mig-console`.
 //!
 //! - [`migrc`] — `~/.migrc`;
+//! - [`configure`] — `ReadConfiguration` and the interactive `.migrc`
+//!   generator run when the file is missing;
 //! - [`client`] — the typed REST client (token per request, one retry on 401,
 //!   API-key mode, the calls of clients.md §1.5) and action signing;
 //! - [`follow`] — `FollowAction` and the progress bar;
@@ -9,6 +11,7 @@
 //!   from an armored secret-key file.
 
 pub mod client;
+pub mod configure;
 pub mod follow;
 pub mod migrc;
 pub mod print;

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
+use mig_client::configure::read_configuration;
 use mig_client::migrc::Migrc;
 use mig_client::signer::signer_from_migrc;
 use mig_client::{
@@ -184,7 +185,12 @@ fn run_inner(args: &[String], io: &mut Io<'_>) -> Result<i32, Fail> {
     };
     // Config and client; `-p` tolerates a missing configuration.
     let config_path = PathBuf::from(parsed.string("c"));
-    let setup = load_client(&config_path, parsed.bool("v"));
+    // `-p` needs no configuration: no generator then.
+    let setup = if parsed.bool("p") {
+        load_client(&config_path, parsed.bool("v"), None)
+    } else {
+        load_client(&config_path, parsed.bool("v"), Some(&mut *io))
+    };
     let (migrc, client) = match setup {
         Ok(pair) => (pair.0, Some(pair.1)),
         Err(err) if parsed.bool("p") => {
@@ -271,7 +277,11 @@ fn launch_file(args: &[String], io: &mut Io<'_>) -> Result<i32, Fail> {
     let expiration = mig_modules::duration::parse_go_duration(parsed.string("e"))
         .map_err(|err| Fail(format!("invalid -e: {err}")))?;
     // The original reads the default configuration in -i mode; -c is honoured here.
-    let (_, client) = load_client(Path::new(parsed.string("c")), parsed.bool("v"))?;
+    let (_, client) = load_client(
+        Path::new(parsed.string("c")),
+        parsed.bool("v"),
+        Some(&mut *io),
+    )?;
     if action.validfrom.is_zero() {
         set_times(&mut action, expiration, io);
     } else {
@@ -288,8 +298,23 @@ fn launch_file(args: &[String], io: &mut Io<'_>) -> Result<i32, Fail> {
     launch(&client, action, &parsed, render, io)
 }
 
-fn load_client(path: &Path, verbose: bool) -> Result<(Migrc, Client), Fail> {
-    let migrc = Migrc::load(path).map_err(|err| Fail(format!("ReadConfiguration() -> {err}")))?;
+/// Reads the configuration and makes the client. A missing configuration
+/// starts the `.migrc` generator on stdin/stdout when `interactive`.
+fn load_client(
+    path: &Path,
+    verbose: bool,
+    interactive: Option<&mut Io<'_>>,
+) -> Result<(Migrc, Client), Fail> {
+    let migrc = match interactive {
+        Some(io) => read_configuration(
+            path,
+            &mut std::io::stdin().lock(),
+            &mut *io.stdout,
+            &mut *io.stderr,
+        )
+        .map_err(|err| Fail(format!("ReadConfiguration() -> {err}")))?,
+        None => Migrc::load(path).map_err(|err| Fail(format!("ReadConfiguration() -> {err}")))?,
+    };
     if migrc.api_url.len() <= 1 {
         return Err(Fail(format!(
             "ReadConfiguration() -> config API URL too short or undefined: len {}",
@@ -429,6 +454,11 @@ fn action_json(action: &Action, raw: Option<&str>) -> String {
 
 /// Go's `json.Indent(…, "", "    ")` of compact JSON.
 pub fn indent(compact: &str) -> String {
+    indent_with(compact, "    ")
+}
+
+/// Go's `json.Indent(…, "", unit)` (`json.MarshalIndent`) of compact JSON.
+pub fn indent_with(compact: &str, unit: &str) -> String {
     let mut out = String::with_capacity(compact.len() * 2);
     let mut depth = 0usize;
     let mut in_string = false;
@@ -437,7 +467,7 @@ pub fn indent(compact: &str) -> String {
     let newline = |out: &mut String, depth: usize| {
         out.push('\n');
         for _ in 0..depth {
-            out.push_str("    ");
+            out.push_str(unit);
         }
     };
     while let Some(c) = chars.next() {

@@ -3,6 +3,10 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod agent_search;
 mod deployment;
+mod generator;
 mod mig;
+mod migrc_setup;
+mod support;
 mod verifier;

@@ -22,6 +22,7 @@ fn mig(args: &[&str], home: &std::path::Path) -> Run {
     let output = Command::new(env!("CARGO_BIN_EXE_mig"))
         .args(args)
         .env("HOME", home)
+        .env_remove("GNUPGHOME")
         .stdin(Stdio::null())
         .output()
         .unwrap();
@@ -260,14 +261,24 @@ fn local_target_runs_the_module_here() {
 }
 
 #[test]
-fn missing_configuration_is_an_error() {
+fn missing_configuration_starts_the_generator() {
+    // stdin is /dev/null: "yes", then no GnuPG directory (see migrc_setup).
     let home = tempfile::tempdir().unwrap();
     let run = mig(&["file", "-t", "allonline", "-path", "/etc"], home.path());
     assert_eq!(run.code, 1);
-    assert!(
-        run.stderr
-            .starts_with("error: ReadConfiguration() -> no configuration found at "),
-        "{}",
-        run.stderr
+    let file = home.path().join(".migrc");
+    assert_eq!(
+        run.stderr,
+        format!(
+            "no configuration found at {f}\nerror: ReadConfiguration() -> MakeConfiguration() -> error opening secring: open {g}/secring.gpg: no such file or directory\n",
+            f = file.display(),
+            g = home.path().join(".gnupg").display()
+        )
     );
+    // -p needs no configuration and asks nothing.
+    let run = mig(
+        &["file", "-p", "-t", "allonline", "-path", "/etc"],
+        home.path(),
+    );
+    assert_eq!((run.code, run.stderr.as_str()), (0, ""));
 }
