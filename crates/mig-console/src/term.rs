@@ -178,7 +178,7 @@ impl Input {
 
 fn read_plain(prompt: &str) -> Line {
     let mut out = std::io::stdout().lock();
-    let _ = out.write_all(prompt.as_bytes());
+    let _ = out.write_all(strip_colours(prompt).as_bytes());
     let _ = out.flush();
     drop(out);
     let mut line = String::new();
@@ -192,4 +192,30 @@ fn read_plain(prompt: &str) -> Line {
 pub fn stdin_is_terminal() -> bool {
     use std::io::IsTerminal;
     std::io::stdin().is_terminal()
+}
+
+/// `text` without its `ESC [ … m` colour sequences.
+fn strip_colours(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            for c in chars.by_ref() {
+                if c == 'm' {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn colours_are_stripped() {
+        assert_eq!(super::strip_colours("\x1b[1m\x1b[32mmig>\x1b[0m "), "mig> ");
+    }
 }

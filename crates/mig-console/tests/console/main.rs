@@ -8,6 +8,7 @@ mod harness;
 
 mod create_investigator;
 mod errors;
+mod golden;
 mod pipe;
 mod readers;
 mod search;
