@@ -6,9 +6,11 @@
 
 mod harness;
 
+mod admin;
 mod create_investigator;
 mod errors;
 mod golden;
+mod launcher;
 mod pipe;
 mod readers;
 mod search;
