@@ -96,6 +96,33 @@ fn create_investigator_then_show_details_and_pubkey() {
             .to_uppercase(),
         fingerprint
     );
+    let out = console.order("apikey active", &inv_prompt);
+    assert!(out.contains("API key for investigator set to \""), "{out}");
+    let out = console.order("details", &inv_prompt);
+    assert!(out.contains("api key set    true"), "{out}");
+    console.send("apikey active");
+    console.expect("investigator already has an assigned API key");
+    console.expect("generate new key? (y/n)> ");
+    console.send("n");
+    console.expect("aborted");
+    console.prompt(&inv_prompt);
+    let out = console.order("setperms PermAdmin PermBogus", &inv_prompt);
+    assert!(out.contains("invalid permission \"PermBogus\""), "{out}");
+    let out = console.order("setperms PermAdmin", &inv_prompt);
+    assert!(
+        out.contains("Investigator permissions set to Default,PermAdmin"),
+        "{out}"
+    );
+    let out = console.order("showperms", &inv_prompt);
+    assert!(
+        out.contains("PermManifest\r\nPermLoader\r\nPermAdmin"),
+        "{out}"
+    );
+    let out = console.order("lastactions", &inv_prompt);
+    assert!(
+        out.contains("----- ID ----- + --------    Action Name"),
+        "{out}"
+    );
     let status = console.order("setstatus disabled", &inv_prompt);
     assert!(
         status.contains("Investigator status set to disabled"),
