@@ -124,9 +124,21 @@ impl std::fmt::Debug for Client {
 }
 
 /// A raw answer: status and body.
-struct Answer {
-    code: u16,
-    body: Vec<u8>,
+pub(crate) struct Answer {
+    pub(crate) code: u16,
+    pub(crate) body: Vec<u8>,
+}
+
+/// What a POST sends.
+#[derive(Clone, Copy)]
+pub(crate) enum Body<'a> {
+    /// `application/x-www-form-urlencoded`.
+    Form(&'a [(&'a str, &'a str)]),
+    /// Any other content type (multipart forms).
+    Raw {
+        content_type: &'a str,
+        bytes: &'a [u8],
+    },
 }
 
 const MAX_BODY: u64 = 512 * 1024 * 1024;
@@ -197,16 +209,26 @@ impl Client {
         }
     }
 
-    fn send(
+    pub(crate) fn send(
         &self,
         method: &'static str,
         path: &str,
         form: Option<&[(&str, &str)]>,
     ) -> ClientResult<Answer> {
         let url = format!("{}{}", self.base, path);
-        let mut answer = self.send_once(method, &url, form)?;
+        self.send_url(method, &url, form.map(Body::Form))
+    }
+
+    /// Sends to a full URL, retrying once on 401 in token mode.
+    pub(crate) fn send_url(
+        &self,
+        method: &'static str,
+        url: &str,
+        body: Option<Body<'_>>,
+    ) -> ClientResult<Answer> {
+        let mut answer = self.send_once(method, url, body)?;
         if answer.code == 401 && matches!(self.auth, Auth::Token(_)) {
-            answer = self.send_once(method, &url, form)?;
+            answer = self.send_once(method, url, body)?;
         }
         Ok(answer)
     }
@@ -215,7 +237,7 @@ impl Client {
         &self,
         method: &'static str,
         url: &str,
-        form: Option<&[(&str, &str)]>,
+        form: Option<Body<'_>>,
     ) -> ClientResult<Answer> {
         let (name, value) = match &self.auth {
             Auth::ApiKey(key) => ("X-MIGAPIKEY", key.clone()),
@@ -241,12 +263,22 @@ impl Client {
                 .header("User-Agent", &self.user_agent)
                 .header(name, &value)
                 .call(),
-            Some(fields) => self
+            Some(Body::Form(fields)) => self
                 .agent
                 .post(url)
                 .header("User-Agent", &self.user_agent)
                 .header(name, &value)
                 .send_form(fields.iter().copied()),
+            Some(Body::Raw {
+                content_type,
+                bytes,
+            }) => self
+                .agent
+                .post(url)
+                .header("User-Agent", &self.user_agent)
+                .header(name, &value)
+                .header("Content-Type", content_type)
+                .send(bytes),
         }
         .map_err(transport)?;
         let code = response.status().as_u16();
@@ -278,7 +310,7 @@ impl Client {
         envelope_of(answer, 200)
     }
 
-    fn get_typed<T: serde::de::DeserializeOwned>(
+    pub(crate) fn get_typed<T: serde::de::DeserializeOwned>(
         &self,
         path: &str,
         name: &str,
@@ -493,7 +525,7 @@ pub enum CommandFilter<'a> {
     Status(&'a str),
 }
 
-fn envelope_of(answer: Answer, success: u16) -> ClientResult<Envelope> {
+pub(crate) fn envelope_of(answer: Answer, success: u16) -> ClientResult<Envelope> {
     let parsed = if answer.code < 500 && answer.body.len() > 1 {
         Some(Envelope::from_json(&answer.body).map_err(|err| {
             ClientError::Unexpected(format!(
@@ -527,7 +559,7 @@ fn envelope_of(answer: Answer, success: u16) -> ClientResult<Envelope> {
     }
 }
 
-fn values_named<T: serde::de::DeserializeOwned>(
+pub(crate) fn values_named<T: serde::de::DeserializeOwned>(
     resource: &Envelope,
     name: &str,
 ) -> ClientResult<Vec<T>> {

@@ -10,6 +10,7 @@
 //! - [`signer`] — the investigator's signer from `.migrc` (their `gpg`) or
 //!   from an armored secret-key file.
 
+pub mod admin;
 pub mod client;
 pub mod configure;
 pub mod follow;
