@@ -464,27 +464,29 @@ fn shell_quote(arg: &str) -> String {
     }
 }
 
-/// How to run `mig` here: the binary next to this one, `mig` on the PATH, or cargo.
-fn mig_command() -> String {
+/// How to run the tool `bin` of crate `package` here: the binary next to this
+/// one, `bin` on the PATH, or cargo.
+fn tool_command(package: &str, bin: &str) -> String {
     let sibling = std::env::current_exe()
         .ok()
-        .and_then(|exe| exe.parent().map(|dir| dir.join("mig")))
+        .and_then(|exe| exe.parent().map(|dir| dir.join(bin)))
         .filter(|path| path.is_file());
     if let Some(path) = sibling {
         return shell_quote(&path.display().to_string());
     }
     let on_path = std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join("mig").is_file()));
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(bin).is_file()));
     if on_path {
-        "mig".to_owned()
+        bin.to_owned()
     } else {
-        "cargo run --release -p mig-cli --bin mig --".to_owned()
+        format!("cargo run --release -p {package} --bin {bin} --")
     }
 }
 
 fn print_next_steps(state: &State, api_url: &str) {
     let migrc = shell_quote(&state.migrc().display().to_string());
-    let mig = mig_command();
+    let mig = tool_command("mig-cli", "mig");
+    let console = tool_command("mig-console", "mig-console");
     let mut investigation = vec!["file", "-c", migrc.as_str()];
     investigation.extend(&FIRST_INVESTIGATION[1..]);
     let investigation: Vec<String> = investigation
@@ -507,7 +509,7 @@ fn print_next_steps(state: &State, api_url: &str) {
     println!("Try it from another terminal:");
     println!("    {mig} {}", investigation.join(" "));
     println!("    {mig} netstat -c {migrc} -t allonline -lp 22");
-    println!("    mig-console -c {migrc}    (mig-console lands later: not built yet)");
+    println!("    {console} -c {migrc}");
     println!("Logs: {}. Stop with ctrl+c.", state.log().display());
 }
 

@@ -211,7 +211,7 @@ fn one_run(state: &Path, home: &Path, stop_with: &str, first: bool) -> RunFacts 
         "{command}"
     );
     quickstart.wait_line("the console command", Duration::from_secs(5), |line| {
-        line.contains(&format!("mig-console -c {}", migrc.display()))
+        line.contains("mig-console") && line.ends_with(&format!(" -c {}", migrc.display()))
     });
 
     // A second investigation by `mig`, with the written migrc, against the printed API.
