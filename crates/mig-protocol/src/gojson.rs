@@ -267,6 +267,66 @@ fn itoa(value: i128) -> String {
     value.to_string()
 }
 
+/// Go's `json.Indent(dst, compact, "", unit)` (what `json.MarshalIndent`
+/// prints): a newline and `unit` per level after `{`, `[` and `,`, `": "`
+/// after keys; empty objects and arrays stay `{}` and `[]`. The input must be
+/// compact JSON (as `to_string` writes it).
+pub fn indent(compact: &str, unit: &str) -> String {
+    let mut out = String::with_capacity(compact.len() * 2);
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut chars = compact.chars().peekable();
+    let newline = |out: &mut String, depth: usize| {
+        out.push('\n');
+        for _ in 0..depth {
+            out.push_str(unit);
+        }
+    };
+    while let Some(c) = chars.next() {
+        if in_string {
+            out.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match c {
+            '"' => {
+                in_string = true;
+                out.push(c);
+            }
+            '{' | '[' => {
+                out.push(c);
+                let close = if c == '{' { '}' } else { ']' };
+                if chars.peek() == Some(&close) {
+                    out.push(close);
+                    chars.next();
+                } else {
+                    depth += 1;
+                    newline(&mut out, depth);
+                }
+            }
+            '}' | ']' => {
+                depth = depth.saturating_sub(1);
+                newline(&mut out, depth);
+                out.push(c);
+            }
+            ',' => {
+                out.push(c);
+                newline(&mut out, depth);
+            }
+            ':' => out.push_str(": "),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 /// Writes `s` as a Go JSON string literal (quotes included) into `out`.
 pub fn write_str(out: &mut String, s: &str) {
     let mut bytes = Vec::with_capacity(s.len() + 2);
