@@ -63,21 +63,37 @@ impl Whitelist {
 }
 
 pub(crate) async fn heartbeat_loop<S: Store, R: Relay>(shared: Arc<Shared<S, R>>) {
-    // Twice a batch, so that the relay keeps delivering while a batch is written.
+    // Twice a batch, so that the relay keeps delivering while a batch is written
+    // (the one being gathered, the one being written).
     let prefetch =
         u16::try_from(shared.tuning.heartbeat_batch.saturating_mul(2)).unwrap_or(u16::MAX);
     let Some(mut subscription) = subscribe(&shared, QUEUE_HEARTBEATS, prefetch).await else {
         return;
     };
-    while let Some(batch) =
-        next_batch(&shared, &mut subscription, shared.tuning.heartbeat_batch).await
-    {
-        if !process_heartbeats(&shared, batch).await
-            && !shared.pause(shared.tuning.retry_pause).await
+    // A batch is written while the next one is gathered, so that reading from
+    // the relay and writing to the database overlap. One writer keeps the
+    // batches in order, which their acknowledgements (`multiple`) rely on.
+    let (batches, mut to_write) = tokio::sync::mpsc::channel::<Vec<Delivery>>(1);
+    let reader = async {
+        let batches = batches;
+        while let Some(batch) =
+            next_batch(&shared, &mut subscription, shared.tuning.heartbeat_batch).await
         {
-            return;
+            if batches.send(batch).await.is_err() {
+                return;
+            }
         }
-    }
+    };
+    let writer = async {
+        while let Some(batch) = to_write.recv().await {
+            if !process_heartbeats(&shared, batch).await
+                && !shared.pause(shared.tuning.retry_pause).await
+            {
+                return;
+            }
+        }
+    };
+    tokio::join!(reader, writer);
 }
 
 /// Validates one heartbeat as the original did; `None` means drop it.
@@ -143,8 +159,14 @@ async fn process_heartbeats<S: Store, R: Relay>(
         .filter_map(|delivery| accept_heartbeat(&delivery.body, timeout, now, whitelist.as_ref()))
         .collect();
     if !agents.is_empty() {
+        let started = std::time::Instant::now();
         match shared.store.upsert_heartbeats(&agents, now).await {
             Ok(outcomes) => {
+                tracing::debug!(
+                    heartbeats = agents.len(),
+                    store_ms = started.elapsed().as_millis() as u64,
+                    "heartbeats stored"
+                );
                 for (agent, outcome) in agents.iter().zip(outcomes) {
                     if let HeartbeatOutcome::RevivedDestroyed(_) = outcome
                         && shared.config.agent.detect_multi_agents
