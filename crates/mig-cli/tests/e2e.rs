@@ -2,7 +2,8 @@
 //! its own: `mig file -t allonline -path /etc -name "^passwd$" -content
 //! "^root"` against the API, the scheduler and an agent on PostgreSQL and
 //! RabbitMQ; the investigator signs with their own `gpg`, once with an
-//! ed25519 key and once with an RSA-4096 key, both made here.
+//! ed25519 key and once with an RSA-4096 key, both made here. Then `mig
+//! netstat -lp`, `mig pkg -name` and `mig ping -p tcp` through the same stack.
 //!
 //! `harness = false`: this executable is also each daemon. With
 //! `MIG_E2E_ROLE=api|scheduler|agent` its `main` runs that role (the agent's
@@ -335,6 +336,61 @@ fn first_investigation() {
             );
         }
     }
+
+    // The other host modules through the same stack (issue #8), signed with
+    // the second key: each investigation succeeds and prints what was found.
+    let home = root.join("home1");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    let cases: [(&[&str], String); 3] = [
+        (
+            &["netstat", "-lp", &port],
+            format!("{hostname} found listening port {port} for netstat listeningport:'{port}'"),
+        ),
+        (
+            &["pkg", "-name", "^bash$"],
+            format!("{hostname} pkgmatch name=bash "),
+        ),
+        (
+            &[
+                "ping",
+                "-d",
+                "127.0.0.1",
+                "-dp",
+                &port,
+                "-p",
+                "tcp",
+                "-c",
+                "1",
+            ],
+            format!(
+                "{hostname} tcp ping of 127.0.0.1:{port} (127.0.0.1) succeeded. Target is reachable."
+            ),
+        ),
+    ];
+    for (module_args, expected) in cases {
+        let mut args = vec![module_args[0], "-y", "-t", "allonline"];
+        args.extend(&module_args[1..]);
+        let output = Command::new(env!("CARGO_BIN_EXE_mig"))
+            .args(&args)
+            .env("HOME", &home)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            output.status.success() && stdout.contains(&expected),
+            "mig {args:?}: expected {expected:?} in\n{stdout}\n{stderr}\n{}",
+            logs(root)
+        );
+        assert!(
+            stderr.contains("\x1b[34m1 sent, 1 done, 1 succeeded\n"),
+            "mig {args:?}: {stderr}"
+        );
+    }
+    drop(listener);
+
     drop(daemons);
     rt.block_on(database.drop());
     drop(vhost);
