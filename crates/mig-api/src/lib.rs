@@ -83,6 +83,62 @@ impl<S: Store> AppState<S> {
     }
 }
 
+/// An API served by a task of the current runtime (see [`spawn`]).
+pub struct Running {
+    /// The API's base URL, `http://<address>/api/v1/`.
+    pub url: String,
+    /// The address it listens on.
+    pub address: SocketAddr,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl Running {
+    /// Stops accepting, drains open requests and waits for the task.
+    pub async fn stop(mut self) -> std::io::Result<()> {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        match self.task.take() {
+            Some(task) => task.await.map_err(std::io::Error::other)?,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Running {
+    /// A dropped handle stops the API too (without waiting for it).
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+/// Binds `listen` (`127.0.0.1:0` for a free port), points `server.host` at
+/// the bound address and serves the API on a task of the current runtime
+/// until the returned handle is stopped or dropped (embedding, tests).
+pub async fn spawn<S: Store>(
+    mut config: ApiConfig,
+    store: Arc<S>,
+    listen: &str,
+) -> std::io::Result<Running> {
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    let address = listener.local_addr()?;
+    config.server.host = format!("http://{address}");
+    let url = format!("{}/", config.base_url());
+    let (shutdown, wait) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(serve(config, store, listener, async move {
+        let _ = wait.await;
+    }));
+    Ok(Running {
+        url,
+        address,
+        shutdown: Some(shutdown),
+        task: Some(task),
+    })
+}
+
 /// Serves the API on `listener` until `shutdown` resolves, then drains open requests.
 pub async fn serve<S: Store>(
     config: ApiConfig,

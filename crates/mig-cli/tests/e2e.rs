@@ -297,19 +297,7 @@ fn first_investigation() {
             "-content",
             "^root",
         ]);
-        let output = Command::new(env!("CARGO_BIN_EXE_mig"))
-            .args(&args)
-            .env("HOME", &home)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(
-            output.status.success(),
-            "mig {args:?} failed:\n{stdout}\n{stderr}\n{}",
-            logs(root)
-        );
+        let (stdout, stderr) = mig(&home, &args, root);
         let expected = format!("{hostname} /etc/passwd [lastmodified:");
         assert!(
             stdout.starts_with(&expected) && stdout.trim_end().ends_with("in search 's1'"),
@@ -371,16 +359,9 @@ fn first_investigation() {
     for (module_args, expected) in cases {
         let mut args = vec![module_args[0], "-y", "-t", "allonline"];
         args.extend(&module_args[1..]);
-        let output = Command::new(env!("CARGO_BIN_EXE_mig"))
-            .args(&args)
-            .env("HOME", &home)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        let stderr = String::from_utf8_lossy(&output.stderr);
+        let (stdout, stderr) = mig(&home, &args, root);
         assert!(
-            output.status.success() && stdout.contains(&expected),
+            stdout.contains(&expected),
             "mig {args:?}: expected {expected:?} in\n{stdout}\n{stderr}\n{}",
             logs(root)
         );
@@ -394,6 +375,25 @@ fn first_investigation() {
     drop(daemons);
     rt.block_on(database.drop());
     drop(vhost);
+}
+
+/// Runs the `mig` binary with `args` and `$HOME` at `home` (its `.migrc`);
+/// asserts it exits 0 and returns its stdout and stderr.
+fn mig(home: &Path, args: &[&str], root: &Path) -> (String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_mig"))
+        .args(args)
+        .env("HOME", home)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(
+        output.status.success(),
+        "mig {args:?} failed:\n{stdout}\n{stderr}\n{}",
+        logs(root)
+    );
+    (stdout, stderr)
 }
 
 fn logs(root: &Path) -> String {

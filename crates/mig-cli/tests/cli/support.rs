@@ -112,8 +112,7 @@ pub struct Api {
     pub url: String,
     pub store: Arc<SqliteStore>,
     pub runtime: tokio::runtime::Runtime,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
+    api: Option<mig_api::Running>,
     _dir: tempfile::TempDir,
 }
 
@@ -132,23 +131,13 @@ impl Api {
                 .block_on(SqliteStore::open(path.to_str().unwrap()))
                 .unwrap(),
         );
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        let api = runtime
+            .block_on(mig_api::spawn(
+                mig_api::ApiConfig::for_tests(),
+                store.clone(),
+                "127.0.0.1:0",
+            ))
             .unwrap();
-        let address = listener.local_addr().unwrap();
-        let mut config = mig_api::ApiConfig::for_tests();
-        config.server.host = format!("http://{address}");
-        let (shutdown, wait) = tokio::sync::oneshot::channel::<()>();
-        let task = runtime.spawn({
-            let store = store.clone();
-            async move {
-                mig_api::serve(config, store, listener, async move {
-                    let _ = wait.await;
-                })
-                .await
-                .unwrap();
-            }
-        });
         let key = bob().public_key();
         let investigator = Investigator {
             name: "Bob The Investigator".to_owned(),
@@ -164,11 +153,10 @@ impl Api {
             .block_on(store.insert_investigator(&investigator))
             .unwrap();
         Self {
-            url: format!("http://{address}/api/v1/"),
+            url: api.url.clone(),
             store,
             runtime,
-            shutdown: Some(shutdown),
-            task: Some(task),
+            api: Some(api),
             _dir: dir,
         }
     }
@@ -200,12 +188,9 @@ impl Api {
 
 impl Drop for Api {
     fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
-        if let Some(task) = self.task.take() {
+        if let Some(api) = self.api.take() {
             let _ = self.runtime.block_on(async {
-                tokio::time::timeout(std::time::Duration::from_secs(10), task).await
+                tokio::time::timeout(std::time::Duration::from_secs(10), api.stop()).await
             });
         }
     }

@@ -42,8 +42,7 @@ pub struct Env {
     runtime: tokio::runtime::Runtime,
     pub store: Arc<SqliteStore>,
     pub url: String,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
+    api: Option<mig_api::Running>,
     pub home: tempfile::TempDir,
     _dir: tempfile::TempDir,
     pub bob_id: u64,
@@ -76,24 +75,14 @@ impl Env {
                 .block_on(SqliteStore::open(path.to_str().unwrap()))
                 .unwrap(),
         );
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        let api = runtime
+            .block_on(mig_api::spawn(
+                ApiConfig::for_tests(),
+                store.clone(),
+                "127.0.0.1:0",
+            ))
             .unwrap();
-        let address = listener.local_addr().unwrap();
-        let (shutdown, wait) = tokio::sync::oneshot::channel::<()>();
-        let mut config = ApiConfig::for_tests();
-        config.server.host = format!("http://{address}");
-        let task = runtime.spawn({
-            let store = store.clone();
-            async move {
-                mig_api::serve(config, store, listener, async move {
-                    let _ = wait.await;
-                })
-                .await
-                .unwrap();
-            }
-        });
-        let url = format!("http://{address}/api/v1/");
+        let url = api.url.clone();
 
         // Bob, the agent and the statistics.
         let key = bob().public_key();
@@ -193,8 +182,7 @@ impl Env {
             runtime,
             store,
             url,
-            shutdown: Some(shutdown),
-            task: Some(task),
+            api: Some(api),
             home,
             _dir: dir,
             bob_id,
@@ -246,11 +234,8 @@ impl Env {
 
 impl Drop for Env {
     fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = self.runtime.block_on(task);
+        if let Some(api) = self.api.take() {
+            let _ = self.runtime.block_on(api.stop());
         }
     }
 }
