@@ -59,14 +59,9 @@ fn first_value<T: serde::de::DeserializeOwned>(
     resource: &mig_protocol::collection::Envelope,
     context: &'static str,
 ) -> ClientResult<T> {
-    let raw = resource
-        .collection
-        .items
-        .first()
-        .and_then(|item| item.data.first())
-        .and_then(|data| data.value.as_ref())
-        .ok_or_else(|| unexpected(context, "the API returned no data".to_owned()))?;
-    gojson::from_str(raw.get())
+    resource
+        .first_datum()
+        .ok_or_else(|| unexpected(context, "the API returned no data".to_owned()))?
         .map_err(|err| unexpected(context, format!("cannot decode the answer: {err}")))
 }
 

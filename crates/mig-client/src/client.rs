@@ -467,20 +467,16 @@ impl Client {
             _ => ClientError::Unexpected(format!("error: HTTP {code}. action creation failed"))
                 .context("PostAction()"),
         })?;
-        let raw = resource
-            .collection
-            .items
-            .first()
-            .and_then(|item| item.data.first())
-            .and_then(|data| data.value.as_ref())
+        resource
+            .first_datum()
             .ok_or_else(|| {
                 ClientError::Unexpected("the API returned no action".to_owned())
                     .context("PostAction()")
-            })?;
-        gojson::from_str(raw.get()).map_err(|err| {
-            ClientError::Unexpected(format!("cannot decode the created action: {err}"))
-                .context("PostAction()")
-        })
+            })?
+            .map_err(|err| {
+                ClientError::Unexpected(format!("cannot decode the created action: {err}"))
+                    .context("PostAction()")
+            })
     }
 
     /// Signs `action` in place (compression first, then the signature is

@@ -150,6 +150,19 @@ impl Envelope {
         serde_json::from_slice(bytes)
     }
 
+    /// The value of the first datum of the first item, whatever its name (the
+    /// API names some after the row: `Investigator ID 7`), decoded leniently.
+    pub fn first_datum<T: serde::de::DeserializeOwned>(
+        &self,
+    ) -> Option<Result<T, gojson::DecodeError>> {
+        self.collection
+            .items
+            .first()
+            .and_then(|item| item.data.first())
+            .and_then(|data| data.value.as_ref())
+            .map(|raw| gojson::from_str(raw.get()))
+    }
+
     /// The first data value named `name` among the items, decoded leniently.
     pub fn first_value<T: serde::de::DeserializeOwned>(
         &self,
