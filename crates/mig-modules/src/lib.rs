@@ -28,6 +28,7 @@ pub mod result;
 pub mod scribe;
 pub mod sshkey;
 pub mod timedrift;
+pub mod yara;
 
 pub use registry::{ModuleName, child_main, print_result, run_module};
 pub use result::{Module, ModuleContext, TypedResult};

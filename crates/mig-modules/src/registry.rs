@@ -23,6 +23,7 @@ use crate::result::{Module, ModuleContext, TypedResult, typed_from_wire};
 use crate::scribe::Scribe;
 use crate::sshkey::Sshkey;
 use crate::timedrift::Timedrift;
+use crate::yara::Yara;
 
 /// A module of this build.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -40,6 +41,7 @@ pub enum ModuleName {
     Scribe,
     Sshkey,
     Timedrift,
+    Yara,
 }
 
 /// Runs `$body` with `$module` bound to the module type of `$name`.
@@ -98,6 +100,10 @@ macro_rules! with_module {
                 type $module = Timedrift;
                 $body
             }
+            ModuleName::Yara => {
+                type $module = Yara;
+                $body
+            }
         }
     };
 }
@@ -120,6 +126,7 @@ impl ModuleName {
         ModuleName::Scribe,
         ModuleName::Sshkey,
         ModuleName::Timedrift,
+        ModuleName::Yara,
         #[cfg(feature = "modexample")]
         ModuleName::Example,
     ];
@@ -134,6 +141,7 @@ impl ModuleName {
         ModuleName::Pkg,
         ModuleName::Sshkey,
         ModuleName::Timedrift,
+        ModuleName::Yara,
     ];
 
     /// The module called `name` among [`ModuleName::EVERY`].
@@ -155,6 +163,7 @@ impl ModuleName {
             ModuleName::Pkg => Some(crate::pkg::client::parse_params),
             ModuleName::Sshkey => Some(crate::sshkey::client::parse_params),
             ModuleName::Timedrift => Some(crate::timedrift::client::parse_params),
+            ModuleName::Yara => Some(crate::yara::client::parse_params),
             // Their `mig` flags live in mig-cli's `extra_modules` for now.
             ModuleName::Dispatch
             | ModuleName::Example

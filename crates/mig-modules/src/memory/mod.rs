@@ -31,6 +31,7 @@ use memchr::memmem;
 use serde::{Deserialize, Serialize};
 
 pub use procfs::{Mapping, Region, libraries, parse_maps, readable_regions};
+pub(crate) use procfs::{maps, open_mem, pids, process_name, read_at};
 
 use crate::duration::go_duration;
 use crate::file::checks::compile_regex;

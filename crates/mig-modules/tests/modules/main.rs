@@ -5,3 +5,8 @@
 
 mod client_flags;
 mod memory;
+mod yara;
+
+/// The memory and yara tests read large child processes and measure
+/// heartbeat gaps and peak RSS: one at a time.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
