@@ -17,7 +17,6 @@ pub const EXTRA: &[(&str, Option<ParamsParser>)] = &[
     ("scribe", Some(scribe)),
     ("memory", Some(memory)),
     ("yara", Some(yara)),
-    ("audit", Some(ignore_arguments)),
     ("dispatch", Some(ignore_arguments)),
     ("examplepersist", Some(examplepersist)),
     ("example", None),
