@@ -132,7 +132,7 @@ impl AuditSocket {
         message.extend_from_slice(&self.seq.to_ne_bytes());
         message.extend_from_slice(&0u32.to_ne_bytes());
         message.extend_from_slice(payload);
-        while message.len() % 4 != 0 {
+        while !message.len().is_multiple_of(4) {
             message.push(0);
         }
         rustix::net::sendto(&self.fd, &message, SendFlags::empty(), &kernel())
