@@ -353,6 +353,7 @@ mod tests {
     fn default_pack_is_registered() {
         for name in [
             "agentdestroy",
+            "audit",
             "dispatch",
             "examplepersist",
             "file",
