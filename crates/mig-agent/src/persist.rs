@@ -1,7 +1,8 @@
 //! Supervision of persistent modules (spec modules.md §2.6).
 //!
-//! In daemon mode the agent starts every persistent module of the build as a
-//! child `mig-agent -P <module>` (with `-c <config>` when it runs from a
+//! In daemon mode the agent starts every persistent module of the build
+//! (`audit` only when `<confdir>/audit.cfg` exists) as a child
+//! `mig-agent -P <module>` (with `-c <config>` when it runs from a
 //! configuration file, so the child finds the run dir). One supervisor task
 //! per module: it writes the `config` message (the module's `<confdir>/<module>.cfg`,
 //! hostname, environment, tags), then reads the module's messages —
@@ -137,6 +138,12 @@ pub fn spawn(
     let has_dispatch = options.modules.iter().any(|m| m == "dispatch");
     let mut alert_receiver = Some(alert_receiver);
     for module in &options.modules {
+        // audit takes the kernel audit channel over and replaces the host's
+        // rules: it runs only where it is configured.
+        if module == "audit" && !options.conf_dir.join("audit.cfg").exists() {
+            tracing::debug!("persistent module audit not started: no audit.cfg");
+            continue;
+        }
         let config = load_config(module, &options.conf_dir);
         let config_line = match config_message(&config, &hostname, &environment, &tags) {
             Ok(line) => line,

@@ -14,6 +14,7 @@ use crate::example::Example;
 use crate::file::File;
 use crate::memory::Memory;
 use crate::netstat::Netstat;
+use crate::persist::audit::Audit;
 use crate::persist::dispatch::Dispatch;
 use crate::persist::examplepersist::ExamplePersist;
 use crate::persist::fswatch::Fswatch;
@@ -29,6 +30,7 @@ use crate::yara::Yara;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ModuleName {
     AgentDestroy,
+    Audit,
     Dispatch,
     Example,
     ExamplePersist,
@@ -50,6 +52,10 @@ macro_rules! with_module {
         match $name {
             ModuleName::AgentDestroy => {
                 type $module = AgentDestroy;
+                $body
+            }
+            ModuleName::Audit => {
+                type $module = Audit;
                 $body
             }
             ModuleName::Dispatch => {
@@ -111,10 +117,12 @@ macro_rules! with_module {
 impl ModuleName {
     /// Every module of this build, as advertised in the agent's environment:
     /// the original's default pack (the persistent `fswatch` and `dispatch`
-    /// and the reference `examplepersist` included), plus `example` with the
-    /// `modexample` feature.
+    /// and the reference `examplepersist` included), the optional `audit`
+    /// (started by the agent only when `audit.cfg` exists), plus `example`
+    /// with the `modexample` feature.
     pub const ALL: &'static [ModuleName] = &[
         ModuleName::AgentDestroy,
+        ModuleName::Audit,
         ModuleName::Dispatch,
         ModuleName::ExamplePersist,
         ModuleName::File,
@@ -135,6 +143,7 @@ impl ModuleName {
     /// advertises it: what `mig` can print results of and build actions for.
     pub const EVERY: &'static [ModuleName] = &[
         ModuleName::AgentDestroy,
+        ModuleName::Audit,
         ModuleName::File,
         ModuleName::Netstat,
         ModuleName::Ping,
@@ -157,6 +166,7 @@ impl ModuleName {
     pub fn params_parser(self) -> Option<crate::cli::ParamsParser> {
         match self {
             ModuleName::AgentDestroy => None,
+            ModuleName::Audit => Some(crate::persist::audit::client::parse_params),
             ModuleName::File => Some(crate::file::client::parse_params),
             ModuleName::Netstat => Some(crate::netstat::client::parse_params),
             ModuleName::Ping => Some(crate::ping::client::parse_params),
@@ -352,6 +362,7 @@ mod tests {
     fn default_pack_is_registered() {
         for name in [
             "agentdestroy",
+            "audit",
             "dispatch",
             "examplepersist",
             "file",

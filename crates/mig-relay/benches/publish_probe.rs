@@ -7,6 +7,7 @@
 //! ```text
 //! cargo bench -p mig-relay --bench publish_probe -- [--queues N] [--size BYTES]
 //!     [--transient] [--no-confirm] [--channels K] [--connections C] [--passes P]
+//!     [--policy '<policy definition JSON>']   (set on the agent queues)
 //! ```
 //!
 //! Every queue is declared durable and bound to the direct exchange `toagents`
@@ -33,6 +34,7 @@ struct Args {
     channels: usize,
     connections: usize,
     passes: usize,
+    policy: Option<String>,
 }
 
 fn parse() -> Args {
@@ -44,6 +46,7 @@ fn parse() -> Args {
         channels: 1,
         connections: 1,
         passes: 2,
+        policy: None,
     };
     let mut words = std::env::args().skip(1);
     while let Some(word) = words.next() {
@@ -56,6 +59,7 @@ fn parse() -> Args {
             "--channels" => args.channels = value(),
             "--connections" => args.connections = value(),
             "--passes" => args.passes = value(),
+            "--policy" => args.policy = Some(words.next().expect("a policy definition")),
             "--bench" => {}
             other => panic!("unknown option {other}"),
         }
@@ -126,6 +130,18 @@ async fn queued(channel: &Channel, count: usize) -> u64 {
 fn main() {
     let args = parse();
     let vhost = mig_testkit::Vhost::create("wtbench_probe_");
+    if let Some(definition) = &args.policy {
+        mig_testkit::rabbitmqctl(&[
+            "set_policy",
+            "-p",
+            &vhost.name,
+            "--apply-to",
+            "queues",
+            "probe",
+            "^mig\\.agt\\.",
+            definition,
+        ]);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -3,7 +3,8 @@
 //! changed under a watched path gives an fswatch alert that the agent routes
 //! to dispatch, which POSTs it to an HTTP collector of this test; a query
 //! reaches examplepersist through its registered socket; killing fswatch makes
-//! the supervisor restart it, and the restarted module alerts again.
+//! the supervisor restart it, and the restarted module alerts again. The
+//! audit variant (root only) routes a kernel audit event the same way.
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::process::{Command, Stdio};
@@ -210,4 +211,115 @@ async fn fswatch_alert_reaches_the_collector_and_killed_modules_restart() {
             "module process {pid} still exists"
         );
     }
+}
+
+/// The audit variant (as root, where the kernel lets us hold the audit
+/// pid; otherwise `SKIPPED: <why>`): the agent starts `audit` because
+/// `audit.cfg` exists; a write to a watched file becomes an audit event,
+/// which the agent routes to dispatch and dispatch POSTs to the collector.
+/// The kernel is left without rules and audit pid.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_alert_reaches_the_collector() {
+    let lock = match mig_modules::persist::audit::testing::lock() {
+        Ok(lock) => lock,
+        Err(why) => {
+            println!("SKIPPED: {why}");
+            eprintln!("SKIPPED: {why}");
+            return;
+        }
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    std::fs::create_dir_all(&run).unwrap();
+    let file = dir.path().join("watched.conf");
+    std::fs::write(&file, "version 1\n").unwrap();
+    let key = format!("mig-e2e-{}", std::process::id());
+    let rules = dir.path().join("audit.rules.json");
+    std::fs::write(
+        &rules,
+        serde_json::json!({"audit_rules": [
+            {"path": file.display().to_string(), "key": key, "permission": "wa"}
+        ]})
+        .to_string(),
+    )
+    .unwrap();
+    let (port, bodies) = collector();
+    let config_file = dir.path().join("mig-agent.cfg");
+    std::fs::write(
+        &config_file,
+        format!("[agent]\nrundir = \"{}\"\n", run.display()),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("audit.cfg"),
+        format!("[audit]\nrulespath = {}\n", rules.display()),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("dispatch.cfg"),
+        format!("[dispatch]\nhttpurl = http://127.0.0.1:{port}/events\n"),
+    )
+    .unwrap();
+    let mut options = PersistOptions::new(
+        env!("CARGO_BIN_EXE_mig-agent").into(),
+        Some(config_file.clone()),
+    );
+    assert!(options.modules.contains(&"audit".to_owned()));
+    options.supervision = Supervision {
+        ping_period: Duration::from_millis(200),
+        kill_after: Duration::from_secs(5),
+        restart_delay: Duration::from_millis(300),
+    };
+    let stop = CancellationToken::new();
+    let environment = mig_protocol::AgentEnv {
+        os: "linux".to_owned(),
+        ..mig_protocol::AgentEnv::default()
+    };
+    let (registry, mut tasks) = spawn(
+        options,
+        "testhost".into(),
+        environment,
+        Default::default(),
+        stop.clone(),
+    );
+    for module in ["audit", "dispatch"] {
+        wait_for(module, Duration::from_secs(20), || {
+            registry.socket(module).is_some()
+        })
+        .await;
+    }
+    // The module registers its socket before its rules are loaded: write
+    // until the event for our key arrives.
+    let record = tokio::task::block_in_place(|| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut version = 2;
+        loop {
+            assert!(Instant::now() < deadline, "no audit event at the collector");
+            std::fs::write(&file, format!("version {version}\n")).unwrap();
+            version += 1;
+            let until = Instant::now() + Duration::from_millis(500);
+            while let Some(left) = until.checked_duration_since(Instant::now()) {
+                let Ok(body) = bodies.recv_timeout(left) else {
+                    break;
+                };
+                let record: serde_json::Value = serde_json::from_str(&body).unwrap();
+                if record["event"]["Data"]["key"] == key.as_str() {
+                    return record;
+                }
+            }
+        }
+    });
+    assert_eq!(record["hostname"], "testhost");
+    assert_eq!(record["event"]["Type"], "EOE");
+    assert_eq!(record["event"]["Raw"], "");
+    assert_eq!(record["event"]["Data"]["name"], file.display().to_string());
+    let answer = query(&registry, "audit", "{}");
+    assert_eq!(
+        answer.trim_end(),
+        r#"{"foundanything":true,"success":true,"elements":{"ok":true},"statistics":null,"errors":null}"#
+    );
+    stop.cancel();
+    while tasks.join_next().await.is_some() {}
+    lock.restore().unwrap();
 }

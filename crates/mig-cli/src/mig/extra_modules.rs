@@ -1,5 +1,5 @@
 //! TEMPORARY HOME: the command-line parsers of modules whose agent side does
-//! not exist in `mig-modules` yet (scribe, memory, fswatch, audit,
+//! not exist in `mig-modules` yet (scribe, memory, fswatch,
 //! dispatch, examplepersist). `mig` can still build and launch their actions
 //! with the parameters of spec modules.md; their printers arrive with them.
 //! When a module lands in `mig-modules` with its own `client.rs`, remove it
@@ -16,7 +16,6 @@ pub const EXTRA: &[(&str, Option<ParamsParser>)] = &[
     ("fswatch", Some(ignore_arguments)),
     ("scribe", Some(scribe)),
     ("memory", Some(memory)),
-    ("audit", Some(ignore_arguments)),
     ("dispatch", Some(ignore_arguments)),
     ("examplepersist", Some(examplepersist)),
     ("example", None),

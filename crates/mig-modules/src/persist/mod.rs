@@ -1,6 +1,6 @@
 //! Persistent modules (spec modules.md §2.6): the module side of the
-//! protocol, the one-shot query path, and the modules `fswatch`, `dispatch`
-//! and `examplepersist`.
+//! protocol, the one-shot query path, and the modules `fswatch`, `dispatch`,
+//! `examplepersist` and `audit`.
 //!
 //! A persistent module runs as `mig-agent -P <module>`. Its stdin and stdout
 //! carry line-delimited `ModuleMessage`s: the agent sends one `config`, then
@@ -14,6 +14,7 @@
 //! registered socket in `persistsock`; [`query`] connects, sends the
 //! parameters and returns the answer.
 
+pub mod audit;
 pub mod dispatch;
 pub mod examplepersist;
 pub mod fswatch;
@@ -34,7 +35,7 @@ use serde_json::{Value, json};
 use crate::result::TypedResult;
 
 /// The names of the persistent modules of this build.
-pub const PERSISTENT_MODULES: &[&str] = &["dispatch", "examplepersist", "fswatch"];
+pub const PERSISTENT_MODULES: &[&str] = &["audit", "dispatch", "examplepersist", "fswatch"];
 
 /// The `parameters` of the agent's `config` message.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -156,6 +157,7 @@ pub fn load_config(module: &str, conf_dir: &Path) -> String {
         mig_protocol::gcfg::Document::parse(&path.display().to_string(), text).ok()
     });
     match module {
+        "audit" => audit::Audit::config_from_gcfg(document.as_ref()),
         "fswatch" => fswatch::Fswatch::config_from_gcfg(document.as_ref()),
         "dispatch" => dispatch::Dispatch::config_from_gcfg(document.as_ref()),
         "examplepersist" => examplepersist::ExamplePersist::config_from_gcfg(document.as_ref()),
@@ -170,6 +172,7 @@ const EXIT_GRACE: Duration = Duration::from_millis(200);
 /// The whole life of `mig-agent -P <module>`: returns the exit code.
 pub fn persist_main(module: &str, run_dir: &Path) -> i32 {
     match module {
+        "audit" => serve::<audit::Audit>(run_dir),
         "fswatch" => serve::<fswatch::Fswatch>(run_dir),
         "dispatch" => serve::<dispatch::Dispatch>(run_dir),
         "examplepersist" => serve::<examplepersist::ExamplePersist>(run_dir),
