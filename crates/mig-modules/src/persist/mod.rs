@@ -14,6 +14,7 @@
 //! registered socket in `persistsock`; [`query`] connects, sends the
 //! parameters and returns the answer.
 
+pub mod client;
 pub mod dispatch;
 pub mod examplepersist;
 pub mod fswatch;
