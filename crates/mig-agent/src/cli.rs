@@ -39,26 +39,26 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 /// A module child: `-m <module>` reads stdin, prints its result on stdout.
 fn module_child(flags: &Flags) -> ExitCode {
     crate::logging::init_child();
-    // The child loads the configuration only for extraprivacymode; any
-    // problem falls back to the built-in configuration.
-    let extra_privacy = match load_config(flags) {
-        Ok((config, _)) => config.extra_privacy_mode,
+    // The child loads the configuration for extraprivacymode and the
+    // timedrift servers; any problem falls back to the built-in configuration.
+    let config = match load_config(flags) {
+        Ok((config, _)) => config,
         Err(error) => {
             tracing::warn!(%error, "using the built-in configuration");
-            AgentConfig::builtin().is_ok_and(|config| config.extra_privacy_mode)
+            AgentConfig::builtin().unwrap_or_default()
         }
+    };
+    let context = mig_modules::ModuleContext {
+        extra_privacy: config.extra_privacy_mode,
+        timedrift: config.timedrift,
+        ..mig_modules::ModuleContext::default()
     };
     let stdin = std::io::stdin();
     let mut input = stdin.lock();
     let stdout = std::io::stdout();
     let mut output = stdout.lock();
-    let code = crate::runner::child_main(
-        &flags.mode,
-        &mut input,
-        &mut output,
-        extra_privacy,
-        flags.pretty,
-    );
+    let code =
+        crate::runner::child_main(&flags.mode, &mut input, &mut output, &context, flags.pretty);
     let _ = output.flush();
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }

@@ -153,6 +153,9 @@ pub struct AgentConfig {
     pub public_key_files: Vec<PathBuf>,
     /// The ACL file.
     pub acl_file: PathBuf,
+    /// `[timedrift]`: the NTP servers the timedrift module asks (defaults:
+    /// the original's `/etc/ntp.conf` and public pool).
+    pub timedrift: mig_modules::timedrift::Config,
     /// Where the configuration came from, for `-S` and the stat page.
     pub source: String,
 }
@@ -196,6 +199,7 @@ impl Default for AgentConfig {
             agent_keys_dir: conf_dir.join("agentkeys"),
             public_key_files: Vec::new(),
             acl_file: conf_dir.join("acl.cfg"),
+            timedrift: mig_modules::timedrift::Config::default(),
             source: "built-in defaults".to_owned(),
         }
     }
@@ -272,6 +276,7 @@ impl AgentConfig {
                 ("logging", None) => next.apply_logging(&section)?,
                 ("stats", None) => next.apply_stats(&section)?,
                 ("certs", None) => next.apply_certs(&section)?,
+                ("timedrift", None) => next.apply_timedrift(&section)?,
                 _ => {
                     return Err(GcfgError::Value {
                         location: mig_protocol::gcfg::Location {
@@ -424,6 +429,26 @@ impl AgentConfig {
         Ok(())
     }
 
+    /// `[timedrift]`: `ntpconf` (the file whose `server` lines are asked
+    /// first; empty: none) and `server` (repeatable: the servers asked after
+    /// them, replacing the built-in pool; `host`, `host:port` or `ip:port`).
+    fn apply_timedrift(&mut self, section: &Section<'_>) -> Result<(), GcfgError> {
+        section.reject_unknown(&["ntpconf", "server"])?;
+        if let Some(path) = section.string("ntpconf")? {
+            self.timedrift.ntp_conf = (!path.is_empty()).then(|| PathBuf::from(path));
+        }
+        let servers: Vec<String> = section
+            .get_all("server")
+            .into_iter()
+            .map(|server| server.trim().to_owned())
+            .filter(|server| !server.is_empty())
+            .collect();
+        if !servers.is_empty() {
+            self.timedrift.fallbacks = servers;
+        }
+        Ok(())
+    }
+
     fn apply_certs(&mut self, section: &Section<'_>) -> Result<(), GcfgError> {
         section.reject_unknown(&["ca", "cert", "key"])?;
         set_path(&mut self.ca_cert, section.string("ca")?);
@@ -494,6 +519,20 @@ impl AgentConfig {
         let _ = writeln!(out, "    protocol = \"{}\"", escape(&self.logging.protocol));
         out.push_str("[stats]\n");
         let _ = writeln!(out, "    maxactions = {}", self.max_actions);
+        out.push_str("[timedrift]\n");
+        let ntp_conf = self
+            .timedrift
+            .ntp_conf
+            .as_ref()
+            .map(|path| path.display().to_string());
+        let _ = writeln!(
+            out,
+            "    ntpconf = \"{}\"",
+            escape(ntp_conf.as_deref().unwrap_or_default())
+        );
+        for server in &self.timedrift.fallbacks {
+            let _ = writeln!(out, "    server = \"{}\"", escape(server));
+        }
         out.push_str("[certs]\n");
         for (key, value) in [
             ("ca", path(&self.ca_cert)),
@@ -629,9 +668,51 @@ mod tests {
         config.logging.host = "logs.example.net".into();
         config.logging.port = 1514;
         config.logging.protocol = "tcp".into();
+        config.timedrift.ntp_conf = None;
+        config.timedrift.fallbacks = vec!["ntp1.example.net".into(), "10.0.0.1:1123".into()];
         let mut again = AgentConfig::default();
         again.apply_text("rendered", &config.render()).unwrap();
         again.source = config.source.clone();
         assert_eq!(again, config);
+    }
+
+    #[test]
+    fn timedrift_servers() {
+        let mut config = AgentConfig::default();
+        assert_eq!(
+            config.timedrift.ntp_conf.as_deref(),
+            Some(Path::new("/etc/ntp.conf"))
+        );
+        assert_eq!(config.timedrift.fallbacks[0], "time.nist.gov");
+        config
+            .apply_text(
+                "mig-agent.cfg",
+                "[timedrift]\nntpconf = \"/etc/chrony/chrony.conf\"\n",
+            )
+            .unwrap();
+        assert_eq!(
+            config.timedrift.ntp_conf.as_deref(),
+            Some(Path::new("/etc/chrony/chrony.conf"))
+        );
+        assert_eq!(config.timedrift.fallbacks.len(), 5, "the pool is kept");
+        config
+            .apply_text(
+                "mig-agent.cfg",
+                "[timedrift]\nntpconf = \"\"\nserver = ntp1.corp\nserver = \"127.0.0.1:12300\"\n",
+            )
+            .unwrap();
+        assert_eq!(config.timedrift.ntp_conf, None);
+        assert_eq!(
+            config.timedrift.fallbacks,
+            vec!["ntp1.corp", "127.0.0.1:12300"]
+        );
+        let error = config
+            .apply_text("mig-agent.cfg", "[timedrift]\nservers = x\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            error,
+            "mig-agent.cfg:2: [timedrift] servers: unknown variable"
+        );
     }
 }

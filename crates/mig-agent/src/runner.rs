@@ -174,28 +174,19 @@ impl ModuleRunner {
     }
 }
 
-/// The whole life of a module child process (`mig-agent -m <module> [-p]`).
-/// Returns the exit code.
+/// The whole life of a module child process (`mig-agent -m <module> [-p]`),
+/// with what the agent's configuration tells modules. Returns the exit code.
 pub fn child_main(
     module: &str,
     input: &mut dyn BufRead,
     output: &mut dyn Write,
-    extra_privacy: bool,
+    context: &ModuleContext,
     pretty: bool,
 ) -> i32 {
     if TEST_MODULES.contains(&module) {
         return test_module(module, input, output);
     }
-    mig_modules::child_main(
-        module,
-        input,
-        output,
-        &ModuleContext {
-            extra_privacy,
-            ..ModuleContext::default()
-        },
-        pretty,
-    )
+    mig_modules::child_main(module, input, output, context, pretty)
 }
 
 #[cfg(feature = "test-modules")]

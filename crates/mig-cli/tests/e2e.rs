@@ -2,8 +2,12 @@
 //! its own: `mig file -t allonline -path /etc -name "^passwd$" -content
 //! "^root"` against the API, the scheduler and an agent on PostgreSQL and
 //! RabbitMQ; the investigator signs with their own `gpg`, once with an
-//! ed25519 key and once with an RSA-4096 key, both made here. Then `mig
-//! netstat -lp`, `mig pkg -name` and `mig ping -p tcp` through the same stack.
+//! ed25519 key and once with an RSA-4096 key, both made here. Then the other
+//! host modules through the same stack: `mig netstat -lp`, `mig pkg -name`,
+//! `mig ping -p tcp`, `mig timedrift -drift` (against an SNTP responder of
+//! the test, one hour ahead, named in the agent's `[timedrift]` section),
+//! `mig sshkey -path` (a key the test writes) and `mig scribe -path` (a YAML
+//! document checking a file the test writes).
 //!
 //! `harness = false`: this executable is also each daemon. With
 //! `MIG_E2E_ROLE=api|scheduler|agent` its `main` runs that role (the agent's
@@ -13,6 +17,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::sync::Arc;
@@ -214,11 +219,12 @@ fn first_investigation() {
     acl.push_str("}}}");
     std::fs::write(root.join("acl.cfg"), acl).unwrap();
     let api_port = free_port();
+    let ntp_port = sntp_responder(3600);
     let agent_config = root.join("mig-agent.cfg");
     std::fs::write(
         &agent_config,
         format!(
-            "[agent]\n relay = \"{}\"\n api = \"http://127.0.0.1:{api_port}/api/v1/\"\n socket = \"127.0.0.1:{}\"\n heartbeatfreq = \"2s\"\n heartbeat = amqp\n moduletimeout = \"30s\"\n installservice = off\n discoverawsmeta = off\n refreshenv = \"0s\"\n rundir = \"{}\"\n agentkeys = \"{}\"\n aclfile = \"{}\"\n[logging]\n level = debug\n",
+            "[agent]\n relay = \"{}\"\n api = \"http://127.0.0.1:{api_port}/api/v1/\"\n socket = \"127.0.0.1:{}\"\n heartbeatfreq = \"2s\"\n heartbeat = amqp\n moduletimeout = \"30s\"\n installservice = off\n discoverawsmeta = off\n refreshenv = \"0s\"\n rundir = \"{}\"\n agentkeys = \"{}\"\n aclfile = \"{}\"\n[logging]\n level = debug\n[timedrift]\n ntpconf = \"\"\n server = \"127.0.0.1:{ntp_port}\"\n",
             vhost.url(),
             free_port(),
             root.join("run").display(),
@@ -328,9 +334,25 @@ fn first_investigation() {
     // The other host modules through the same stack (issue #8), signed with
     // the second key: each investigation succeeds and prints what was found.
     let home = root.join("home1");
+    let ssh_dir = root.join("ssh").display().to_string();
+    std::fs::create_dir(&ssh_dir).unwrap();
+    std::fs::write(format!("{ssh_dir}/authorized_keys"), SSH_KEY).unwrap();
+    let marker = root.join("policy").join("marker.conf");
+    std::fs::create_dir(marker.parent().unwrap()).unwrap();
+    std::fs::write(&marker, "# e2e\nMarkerSetting yes\n").unwrap();
+    let marker = marker.display().to_string();
+    let scribe_doc = root.join("marker.yaml").display().to_string();
+    std::fs::write(
+        &scribe_doc,
+        format!(
+            "objects:\n  - object: marker\n    filecontent:\n      path: {}\n      file: '^marker\\.conf$'\n      expression: '^MarkerSetting\\s+(\\S+)'\ntests:\n  - test: marker-is-set\n    name: e2e marker\n    object: marker\n    exactmatch:\n      value: yes\n",
+            root.join("policy").display()
+        ),
+    )
+    .unwrap();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port().to_string();
-    let cases: [(&[&str], String); 3] = [
+    let cases: [(&[&str], String); 6] = [
         (
             &["netstat", "-lp", &port],
             format!("{hostname} found listening port {port} for netstat listeningport:'{port}'"),
@@ -355,6 +377,26 @@ fn first_investigation() {
                 "{hostname} tcp ping of 127.0.0.1:{port} (127.0.0.1) succeeded. Target is reachable."
             ),
         ),
+        // The responder is an hour ahead; the local time is read after its
+        // answer, so the agent is behind by a little less than an hour.
+        (
+            &["timedrift", "-drift", "5s"],
+            format!(
+                "{hostname} local time is out of sync from NTP servers\n{hostname} Local time is behind ntp host 127.0.0.1:{ntp_port} by 59m"
+            ),
+        ),
+        (
+            &["sshkey", "-path", &ssh_dir],
+            format!(
+                "{hostname} {ssh_dir}/authorized_keys [authorizedkeys] md5fp={SSH_MD5} sha256fp={SSH_SHA256}\n"
+            ),
+        ),
+        (
+            &["scribe", "-path", &scribe_doc],
+            format!(
+                "{hostname} master [true] name:\"e2e marker\" id:\"marker-is-set\" hastrue:true error:\"\"\n{hostname} sub [true] name:\"e2e marker\" id:\"marker-is-set\" identifier:\"{marker}\"\n"
+            ),
+        ),
     ];
     for (module_args, expected) in cases {
         let mut args = vec![module_args[0], "-y", "-t", "allonline"];
@@ -375,6 +417,37 @@ fn first_investigation() {
     drop(daemons);
     rt.block_on(database.drop());
     drop(vhost);
+}
+
+/// An authorized key the sshkey case finds, and its fingerprints as
+/// `ssh-keygen -l [-E md5]` prints them.
+const SSH_KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGojPI+4thcPDRq5YjePz+wRViGn8ye6J+MkNdEhHhXu e2e@mig.test\n";
+const SSH_MD5: &str = "f1:14:a7:86:fc:28:82:d4:d5:27:8d:b2:c1:e9:9b:d5";
+const SSH_SHA256: &str = "SHA256:Yeh39sj+BmR5W1jtsNER5rVe5ApDaCNpNuO93cU7W6Y";
+
+/// An SNTP responder on 127.0.0.1, answering every request with the local
+/// clock shifted by `offset_seconds`, for the rest of the test; its port.
+fn sntp_responder(offset_seconds: u64) -> u16 {
+    /// Seconds from 1900 (NTP's era 0) to 1970.
+    const NTP_UNIX_OFFSET: u64 = 2_208_988_800;
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = socket.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut request = [0u8; 48];
+        while let Ok((_, peer)) = socket.recv_from(&mut request) {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap();
+            let mut answer = [0u8; 48];
+            answer[0] = 0x1c; // LI 0, VN 3, mode 4 (server)
+            let seconds = (now.as_secs() + offset_seconds + NTP_UNIX_OFFSET) as u32;
+            let fraction = ((u64::from(now.subsec_nanos()) << 32) / 1_000_000_000).max(1) as u32;
+            answer[40..44].copy_from_slice(&seconds.to_be_bytes());
+            answer[44..48].copy_from_slice(&fraction.to_be_bytes());
+            let _ = socket.send_to(&answer, peer);
+        }
+    });
+    port
 }
 
 /// Runs the `mig` binary with `args` and `$HOME` at `home` (its `.migrc`);

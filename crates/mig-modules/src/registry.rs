@@ -140,17 +140,24 @@ impl ModuleName {
     ];
 
     /// Every module compiled into this crate, whether or not the agent
-    /// advertises it: what `mig` can print results of and build actions for.
+    /// advertises it: what `mig` can print results of and build actions for,
+    /// in the order of the original's `mig` usage (its modules first).
     pub const EVERY: &'static [ModuleName] = &[
-        ModuleName::AgentDestroy,
-        ModuleName::Audit,
         ModuleName::File,
         ModuleName::Netstat,
         ModuleName::Ping,
         ModuleName::Pkg,
-        ModuleName::Sshkey,
         ModuleName::Timedrift,
+        ModuleName::AgentDestroy,
+        ModuleName::Fswatch,
+        ModuleName::Scribe,
+        ModuleName::Sshkey,
+        ModuleName::Memory,
+        ModuleName::Dispatch,
+        ModuleName::ExamplePersist,
+        ModuleName::Audit,
         ModuleName::Yara,
+        ModuleName::Example,
     ];
 
     /// The module called `name` among [`ModuleName::EVERY`].
@@ -162,25 +169,22 @@ impl ModuleName {
     }
 
     /// The module's `mig <module>` flag parser; `None` for a module without
-    /// command-line support (`agentdestroy`).
+    /// command-line support (`agentdestroy`, `example`).
     pub fn params_parser(self) -> Option<crate::cli::ParamsParser> {
         match self {
-            ModuleName::AgentDestroy => None,
+            ModuleName::AgentDestroy | ModuleName::Example => None,
             ModuleName::Audit => Some(crate::persist::audit::client::parse_params),
+            ModuleName::Dispatch | ModuleName::Fswatch => Some(crate::persist::client::no_params),
+            ModuleName::ExamplePersist => Some(crate::persist::client::examplepersist_params),
             ModuleName::File => Some(crate::file::client::parse_params),
+            ModuleName::Memory => Some(crate::memory::client::parse_params),
             ModuleName::Netstat => Some(crate::netstat::client::parse_params),
             ModuleName::Ping => Some(crate::ping::client::parse_params),
             ModuleName::Pkg => Some(crate::pkg::client::parse_params),
+            ModuleName::Scribe => Some(crate::scribe::client::parse_params),
             ModuleName::Sshkey => Some(crate::sshkey::client::parse_params),
             ModuleName::Timedrift => Some(crate::timedrift::client::parse_params),
             ModuleName::Yara => Some(crate::yara::client::parse_params),
-            // Their `mig` flags live in mig-cli's `extra_modules` for now.
-            ModuleName::Dispatch
-            | ModuleName::Example
-            | ModuleName::ExamplePersist
-            | ModuleName::Fswatch
-            | ModuleName::Memory
-            | ModuleName::Scribe => None,
         }
     }
 

@@ -12,6 +12,8 @@ pub struct ModuleContext {
     /// The `persistsock` of the input message: where a persistent module
     /// answers queries (spec modules.md §2.6).
     pub persistsock: Option<String>,
+    /// The agent's `[timedrift]` section: which NTP servers timedrift asks.
+    pub timedrift: crate::timedrift::Config,
 }
 
 /// A module's result with its own element and statistics types. Serialises as

@@ -8,8 +8,6 @@
 //! Beyond the original: `-y` skips the 5-second countdown, and `-render
 //! text|json|csv` chooses how results are printed (text is the original's).
 
-pub mod extra_modules;
-
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -24,7 +22,6 @@ use mig_client::{
     print_action_results,
 };
 use mig_goflag::FlagSet;
-use mig_modules::cli::ParamsParser;
 use mig_modules::{ModuleContext, ModuleName};
 use mig_protocol::{Action, GoTime, ModuleResult, Operation, gojson};
 
@@ -46,40 +43,11 @@ pub struct Io<'a> {
     pub tick: Duration,
 }
 
-/// A module `mig` knows: one of `mig-modules`, or one of [`extra_modules`].
-#[derive(Clone, Copy)]
-enum KnownModule {
-    Registry(ModuleName),
-    Extra(Option<ParamsParser>),
-}
-
-impl KnownModule {
-    fn find(name: &str) -> Option<Self> {
-        if let Some(module) = ModuleName::from_name(name) {
-            return Some(KnownModule::Registry(module));
-        }
-        extra_modules::EXTRA
-            .iter()
-            .find(|(extra, _)| *extra == name)
-            .map(|(_, parser)| KnownModule::Extra(*parser))
-    }
-
-    fn parser(self) -> Option<ParamsParser> {
-        match self {
-            KnownModule::Registry(module) => module.params_parser(),
-            KnownModule::Extra(parser) => parser,
-        }
-    }
-}
-
 /// The usage text with the module list.
 pub fn usage() -> String {
     let mut text = USAGE.to_owned();
     for module in ModuleName::EVERY {
         text.push_str(&format!("* {}\n", module.as_str()));
-    }
-    for (name, _) in extra_modules::EXTRA {
-        text.push_str(&format!("* {name}\n"));
     }
     text
 }
@@ -147,12 +115,12 @@ fn run_inner(args: &[String], io: &mut Io<'_>) -> Result<i32, Fail> {
     if first.starts_with("-i=") {
         return launch_file(args, io);
     }
-    let Some(module) = KnownModule::find(first) else {
+    let Some(module) = ModuleName::from_name(first) else {
         return Err(Fail(format!("Unknown module {first}")));
     };
     let flags = global_flags();
     let parsed = flags.parse_known(args[1..].iter().cloned())?;
-    let Some(parser) = module.parser() else {
+    let Some(parser) = module.params_parser() else {
         return Err(Fail(format!(
             "module '{first}' does not support command line invocation"
         )));
@@ -174,7 +142,7 @@ fn run_inner(args: &[String], io: &mut Io<'_>) -> Result<i32, Fail> {
         }
     }
     if target == "local" {
-        return run_local(module, first, &parameters, io);
+        return run_local(module, &parameters, io);
     }
     let expiration = mig_modules::duration::parse_go_duration(parsed.string("e"))
         .map_err(|err| Fail(format!("invalid -e: {err}")))?;
@@ -399,17 +367,7 @@ fn launch(
 }
 
 /// `-t local`: run the module in this process and print its found lines.
-fn run_local(
-    module: KnownModule,
-    name: &str,
-    parameters: &str,
-    io: &mut Io<'_>,
-) -> Result<i32, Fail> {
-    let KnownModule::Registry(module) = module else {
-        return Err(Fail(format!(
-            "module '{name}' cannot run locally: it is not part of this build yet"
-        )));
-    };
+fn run_local(module: ModuleName, parameters: &str, io: &mut Io<'_>) -> Result<i32, Fail> {
     let value: serde_json::Value = serde_json::from_str(parameters)?;
     let output = mig_modules::run_module(module, &value, &ModuleContext::default());
     let result: ModuleResult = gojson::from_str(&output)?;

@@ -18,6 +18,7 @@
 //! reading — the recorded hits are the same); `memoryread` counts each byte
 //! read once; `maxlength` limits the bytes a search looks at exactly.
 
+pub mod client;
 mod procfs;
 #[cfg(test)]
 mod tests;

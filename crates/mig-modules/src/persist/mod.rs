@@ -15,6 +15,7 @@
 //! parameters and returns the answer.
 
 pub mod audit;
+pub mod client;
 pub mod dispatch;
 pub mod examplepersist;
 pub mod fswatch;

@@ -367,10 +367,16 @@ impl Document {
     }
 }
 
-/// Reads a document file as `mig scribe -path` does: leading blanks trimmed,
-/// at least 10 bytes, JSON (YAML documents, which the original also
-/// accepted, are refused with an error: no YAML parser in this build), then
-/// validated.
+/// Reads a document file as `mig scribe -path` does (spec modules.md §4.3,
+/// "Document format"): leading blanks trimmed, at least 10 bytes; a first
+/// byte `{` or `[` means JSON (decoded as Go does), anything else YAML with
+/// the same key names; then validated.
+///
+/// In YAML, a plain scalar given where the document wants a string keeps
+/// its text (`value: 22.04` is the string `"22.04"`, `value: yes` is
+/// `"yes"`), as the original's YAML decoder did. Errors name the field and
+/// the line: `tests[1].evr: invalid type: sequence, expected struct EvrTest
+/// at line 9 column 7`.
 pub fn load_document(data: &[u8]) -> Result<Document, String> {
     let start = data
         .iter()
@@ -383,13 +389,11 @@ pub fn load_document(data: &[u8]) -> Result<Document, String> {
             data.len()
         ));
     }
-    if data[0] != b'{' && data[0] != b'[' {
-        return Err(
-            "YAML scribe documents are not supported, write the document in JSON".to_owned(),
-        );
-    }
-    let document: Document =
-        mig_protocol::gojson::from_slice(data).map_err(|err| err.to_string())?;
+    let document: Document = if data[0] == b'{' || data[0] == b'[' {
+        mig_protocol::gojson::from_slice(data).map_err(|err| err.to_string())?
+    } else {
+        serde_yaml_ng::from_slice(data).map_err(|err| format!("YAML document: {err}"))?
+    };
     document.validate()?;
     Ok(document)
 }

@@ -1,7 +1,9 @@
 //! `scribe`: evaluates a scribe policy document on the host and returns
 //! true/false per test, never file contents (spec modules.md §4.3).
 //!
-//! - [`document`]: the document format, its validation and loading.
+//! - [`document`]: the document format (JSON or YAML), its validation and
+//!   loading.
+//! - [`client`]: the `mig scribe` flags.
 //! - [`engine`]: objects gather facts (files through the file module
 //!   in-process, packages through the pkg module's inventory), tests
 //!   evaluate them.
@@ -13,8 +15,9 @@
 //! dpkg package name matches without its `:<arch>` qualifier; all-zero
 //! numeric version parts (`1.00`) compare instead of crashing the module;
 //! variables are replaced literally; `concat` results keep first-occurrence
-//! order; YAML documents are refused by [`document::load_document`].
+//! order.
 
+pub mod client;
 pub mod document;
 pub mod engine;
 pub mod evr;

@@ -772,7 +772,7 @@ fn privacy_masks_identifiers() {
     let input = json!({"class": "parameters", "parameters": {"scribedoc": document}}).to_string();
     let context = ModuleContext {
         extra_privacy: true,
-        persistsock: None,
+        ..ModuleContext::default()
     };
     assert_eq!(
         child_main(
@@ -798,10 +798,22 @@ fn load_document_rules() {
         load_document(b"  \n {}").unwrap_err(),
         "the document is too small to be valid (2 bytes)"
     );
-    assert!(
-        load_document(b"objects:\n  - object: x\n")
-            .unwrap_err()
-            .contains("YAML")
+    // YAML is read too; its errors name the field and the line.
+    assert_eq!(
+        load_document(b"objects:\n  - object: x\n").unwrap_err(),
+        "x: no valid source interface"
+    );
+    assert_eq!(
+        load_document(b"tests:\n  - test: t\n    object: o\n    evr: [<, 1.0]\n").unwrap_err(),
+        "YAML document: tests[0].evr: invalid type: sequence, expected struct EvrTest at line 4 column 10"
+    );
+    assert_eq!(
+        load_document(b"objects:\n  - object: 'x\n    raw: {}\n").unwrap_err(),
+        "YAML document: found unexpected end of stream at line 4 column 1, while scanning a quoted scalar at line 2 column 13"
+    );
+    assert_eq!(
+        load_document(b"objects: {object: x}\n").unwrap_err(),
+        "YAML document: objects: invalid type: map, expected a sequence at line 1 column 10"
     );
     assert_eq!(
         load_document(br#"{"tests": [{"test": "t", "if": ["t"]}]}"#).unwrap_err(),
@@ -814,6 +826,13 @@ fn load_document_rules() {
     let document = load_document(format!("\n\t {text}").as_bytes()).unwrap();
     // Serialised back, the document is the one mig embedded in the action.
     assert_eq!(mig_protocol::gojson::to_string(&document), text);
+    // The same document written in YAML is the same document.
+    let yaml = load_document(testdata("scribe_fixture_doc.yaml").as_bytes()).unwrap();
+    assert_eq!(yaml, document);
+    assert_eq!(mig_protocol::gojson::to_string(&yaml), text);
+    let json: Document = serde_json::from_str(&testdata("usn_check.json")).unwrap();
+    let yaml = load_document(testdata("usn_check.yaml").as_bytes()).unwrap();
+    assert_eq!(yaml, json);
 }
 
 // Golden runs of the original and the vulnerability check.
@@ -886,6 +905,72 @@ fn golden_runs_of_the_original() {
             strip(&pretty),
             "{name}"
         );
+    }
+}
+
+/// The golden runs again with the documents written in YAML: what `mig
+/// scribe -path doc.yaml` sends gives the original's results byte for byte.
+#[test]
+fn golden_runs_with_yaml_documents() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = golden_root(dir.path());
+    let host = dpkg_host(dir.path(), BASH_STATUS);
+    let path = dir.path().join("scribe_fixture_doc.yaml");
+    std::fs::write(
+        &path,
+        testdata("scribe_fixture_doc.yaml").replace(GOLDEN_ROOT, &root),
+    )
+    .unwrap();
+    let args = ["-path".to_owned(), path.display().to_string()];
+    let parameters = client::parse_params(&args, &mut Vec::new(), &mut Vec::new())
+        .unwrap()
+        .unwrap();
+    let json_parameters: Value = serde_json::from_str(
+        &testdata("scribe_fixture_doc.params.json").replace(GOLDEN_ROOT, &root),
+    )
+    .unwrap();
+    // The action carries the same parameters as the original's client sent.
+    let parameters: Value = serde_json::from_str(&parameters).unwrap();
+    assert_eq!(parameters, json_parameters["parameters"]);
+    let ours = run_with(&parameters, &host);
+    let json = mig_protocol::gojson::to_string(&ours).replace(&root, GOLDEN_ROOT);
+    assert_eq!(
+        with_runtime(&json, "X"),
+        with_runtime(&testdata("scribe_fixture_doc.stdout.json"), "X")
+    );
+
+    let etc = dir.path().join("etc");
+    write(
+        &etc,
+        "lsb-release",
+        "DISTRIB_ID=Ubuntu\nDISTRIB_RELEASE=22.04\nDISTRIB_CODENAME=jammy\n",
+    );
+    let host = dpkg_host(dir.path(), &testdata("usn_status"));
+    let path = dir.path().join("usn_check.yaml");
+    std::fs::write(
+        &path,
+        testdata("usn_check.yaml").replace("value: /etc", &format!("value: {}", etc.display())),
+    )
+    .unwrap();
+    for (flag, expected) in [
+        (None, "usn_check.pretty.txt"),
+        (Some("-human"), "usn_check.human.txt"),
+    ] {
+        let mut args = vec!["-path".to_owned(), path.display().to_string()];
+        args.extend(flag.map(str::to_owned));
+        let parameters = client::parse_params(&args, &mut Vec::new(), &mut Vec::new())
+            .unwrap()
+            .unwrap();
+        let result = run_with(&serde_json::from_str(&parameters).unwrap(), &host);
+        assert!(
+            result.success && result.errors.is_none(),
+            "{:?}",
+            result.errors
+        );
+        let printed = print(&result, true)
+            .join("\n")
+            .replace(&etc.display().to_string(), "/etc");
+        assert_eq!(printed, testdata(expected).trim_end(), "{expected}");
     }
 }
 

@@ -3,7 +3,9 @@
 //!
 //! Servers are the `server` lines of `/etc/ntp.conf` followed by fixed
 //! fallbacks; they are queried in order with a one-packet SNTP request until
-//! one answers, and only that answer is compared with the local clock.
+//! one answers, and only that answer is compared with the local clock. The
+//! agent's `[timedrift]` configuration section can replace both (see
+//! [`Config`]); its defaults are the original's.
 //! Deviation from the original: a missing `/etc/ntp.conf` is still reported in
 //! `errors`, but no longer turns a successful check into `success:false`.
 
@@ -90,12 +92,15 @@ pub struct Timedrift;
 /// The timedrift module's result type.
 pub type TimedriftResult = TypedResult<Elements, Statistics>;
 
-/// Where servers come from and how they are asked, replaceable in tests.
-#[derive(Debug, Clone)]
+/// Where servers come from and how they are asked: the agent's
+/// `[timedrift]` section (`ntpconf`, `server`), and a test hook.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
-    /// The ntp.conf to read `server` lines from.
-    pub ntp_conf: PathBuf,
-    /// Servers queried after those of `ntp_conf`.
+    /// The ntp.conf to read `server` lines from (`None`: read none, and
+    /// report no error about it).
+    pub ntp_conf: Option<PathBuf>,
+    /// Servers queried after those of `ntp_conf` (`host`, `host:port` or
+    /// `ip:port`).
     pub fallbacks: Vec<String>,
     /// The NTP port (123), used unless a server is written `ip:port`.
     pub port: u16,
@@ -106,7 +111,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Self {
-            ntp_conf: PathBuf::from("/etc/ntp.conf"),
+            ntp_conf: Some(PathBuf::from("/etc/ntp.conf")),
             fallbacks: BACKUP_POOL.iter().map(|host| (*host).to_owned()).collect(),
             port: 123,
             timeout: Duration::from_secs(5),
@@ -258,17 +263,17 @@ pub fn run_parameters(
             Err(message) => return TypedResult::failure(message),
         };
         elements.iswithindrift = true;
-        let mut servers = match std::fs::read_to_string(&config.ntp_conf) {
-            Ok(text) => servers_of(&text),
-            Err(err) => {
-                result.push_error(format!(
+        let mut servers = Vec::new();
+        if let Some(path) = &config.ntp_conf {
+            match std::fs::read_to_string(path) {
+                Ok(text) => servers = servers_of(&text),
+                Err(err) => result.push_error(format!(
                     "Using backup NTP hosts. Failed to read {} with error '{}'",
-                    config.ntp_conf.display(),
-                    go_open_error(&config.ntp_conf, &err)
-                ));
-                Vec::new()
+                    path.display(),
+                    go_open_error(path, &err)
+                )),
             }
-        };
+        }
         servers.extend(config.fallbacks.iter().cloned());
         for host in servers {
             let Ok((network, latency)) = network_time(&host, config) else {
@@ -386,8 +391,8 @@ impl Module for Timedrift {
     type Elements = Elements;
     type Statistics = Statistics;
 
-    fn run(parameters: &serde_json::Value, _context: &ModuleContext) -> TimedriftResult {
-        run_with(parameters, &Config::default())
+    fn run(parameters: &serde_json::Value, context: &ModuleContext) -> TimedriftResult {
+        run_with(parameters, &context.timedrift)
     }
 
     fn print(result: &TimedriftResult, found_only: bool) -> Vec<String> {

@@ -45,7 +45,7 @@ fn config(dir: &std::path::Path, conf: Option<&str>, port: u16) -> Config {
         std::fs::write(&ntp_conf, text).unwrap();
     }
     Config {
-        ntp_conf,
+        ntp_conf: Some(ntp_conf),
         fallbacks: Vec::new(),
         port,
         timeout: Duration::from_secs(2),

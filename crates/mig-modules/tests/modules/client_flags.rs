@@ -209,6 +209,81 @@ fn pkg_sshkey_timedrift_flags() {
 }
 
 #[test]
-fn agentdestroy_has_no_command_line() {
+fn agentdestroy_and_example_have_no_command_line() {
     assert!(ModuleName::AgentDestroy.params_parser().is_none());
+    assert!(
+        ModuleName::from_name("example")
+            .unwrap()
+            .params_parser()
+            .is_none()
+    );
+}
+
+#[test]
+fn scribe_flags() {
+    let (result, stdout, _) = parse("scribe", &[]);
+    assert_eq!(result, Ok(None));
+    assert!(stdout.starts_with("Query parameters\n----------------\n-path <path>"));
+    let (result, _, _) = parse("scribe", &["-json"]);
+    assert_eq!(result.unwrap_err(), "-path option is required");
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("doc.json");
+    std::fs::write(
+        &json,
+        r#"{"objects":[{"object":"o","raw":{"identifiers":[{"identifier":"i","value":"1.0"}]}}],"tests":[{"test":"t","object":"o"}]}"#,
+    )
+    .unwrap();
+    let yaml = dir.path().join("doc.yaml");
+    std::fs::write(
+        &yaml,
+        "# the same document\nobjects:\n  - object: o\n    raw:\n      identifiers:\n        - identifier: i\n          value: 1.0\ntests:\n  - test: t\n    object: o\n",
+    )
+    .unwrap();
+    let expected = r#"{"scribedoc":{"objects":[{"object":"o","filecontent":{},"filename":{},"package":{},"raw":{"identifiers":[{"identifier":"i","value":"1.0"}]},"hasline":{}}],"tests":[{"test":"t","name":"","object":"o","evr":{},"regexp":{},"exactmatch":{}}]},"onlytrue":true,"humanoutput":false,"jsonoutput":true}"#;
+    for doc in [&json, &yaml] {
+        let doc = doc.to_str().unwrap();
+        assert_eq!(
+            params("scribe", &["-path", doc, "-onlytrue", "-json"]),
+            expected,
+            "{doc}"
+        );
+    }
+    // A bad document is refused on the investigator's machine, naming the
+    // file, then the field and the line.
+    std::fs::write(&yaml, "objects:\n  - object: o\n    raw: [1, 2]\n").unwrap();
+    let (result, _, _) = parse("scribe", &["-path", yaml.to_str().unwrap()]);
+    assert_eq!(
+        result.unwrap_err(),
+        format!(
+            "{}: YAML document: objects[0].raw: invalid type: sequence, expected struct Raw at line 3 column 10",
+            yaml.display()
+        )
+    );
+    let (result, _, _) = parse("scribe", &["-path", "/nonexistent/doc.yaml"]);
+    assert!(
+        result
+            .unwrap_err()
+            .starts_with("open /nonexistent/doc.yaml: ")
+    );
+}
+
+#[test]
+fn memory_and_persistent_module_flags() {
+    assert_eq!(
+        params(
+            "memory",
+            &["-name", "sshd", "-content", "ssh-rsa", "-matchany"]
+        ),
+        r#"{"searches":{"s1":{"names":["sshd"],"contents":["ssh-rsa"],"options":{}}}}"#
+    );
+    let (result, stdout, _) = parse("memory", &["help"]);
+    assert_eq!(result, Ok(None));
+    assert!(stdout.starts_with("Memory module parameters"));
+    for module in ["fswatch", "dispatch"] {
+        assert_eq!(params(module, &["help"]), "{}");
+    }
+    assert_eq!(
+        params("examplepersist", &["-echo", "hello"]),
+        r#"{"string":"hello"}"#
+    );
 }
