@@ -6,8 +6,9 @@
 //! host modules through the same stack: `mig netstat -lp`, `mig pkg -name`,
 //! `mig ping -p tcp`, `mig timedrift -drift` (against an SNTP responder of
 //! the test, one hour ahead, named in the agent's `[timedrift]` section),
-//! `mig sshkey -path` (a key the test writes) and `mig scribe -path` (a YAML
-//! document checking a file the test writes).
+//! `mig sshkey -path` (a key the test writes), `mig scribe -path` (a YAML
+//! document checking a file the test writes) and `mig yara -rules -files`
+//! (a rule matching that file, through the host's libyara).
 //!
 //! `harness = false`: this executable is also each daemon. With
 //! `MIG_E2E_ROLE=api|scheduler|agent` its `main` runs that role (the agent's
@@ -350,9 +351,16 @@ fn first_investigation() {
         ),
     )
     .unwrap();
+    let yara_rules = root.join("e2e.yar").display().to_string();
+    std::fs::write(
+        &yara_rules,
+        "rule e2e_marker { strings: $a = \"MarkerSetting yes\" condition: $a }\nrule e2e_never { condition: false }\n",
+    )
+    .unwrap();
+    let yara_files = format!("-path {} -name .", root.join("policy").display());
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port().to_string();
-    let cases: [(&[&str], String); 6] = [
+    let cases: [(&[&str], String); 7] = [
         (
             &["netstat", "-lp", &port],
             format!("{hostname} found listening port {port} for netstat listeningport:'{port}'"),
@@ -396,6 +404,10 @@ fn first_investigation() {
             format!(
                 "{hostname} master [true] name:\"e2e marker\" id:\"marker-is-set\" hastrue:true error:\"\"\n{hostname} sub [true] name:\"e2e marker\" id:\"marker-is-set\" identifier:\"{marker}\"\n"
             ),
+        ),
+        (
+            &["yara", "-rules", &yara_rules, "-files", &yara_files],
+            format!("{hostname} {marker} [e2e_marker]\n"),
         ),
     ];
     for (module_args, expected) in cases {
