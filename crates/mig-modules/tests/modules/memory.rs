@@ -37,10 +37,6 @@ while True:
     time.sleep(0.005)
 "#;
 
-fn reversed_hex(text: &str) -> String {
-    text.bytes().rev().map(|b| format!("{b:02x}")).collect()
-}
-
 fn hex(text: &str) -> String {
     text.bytes().map(|b| format!("{b:02x}")).collect()
 }
@@ -55,35 +51,17 @@ fn status_kib(field: &str) -> u64 {
 fn markers_found_without_stopping_the_target_and_rss_bounded() {
     let _serial = super::SERIAL.lock().unwrap_or_else(|err| err.into_inner());
     let size: usize = 256 << 20;
-    let nonce = format!(
-        "{:x}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    );
+    let nonce = super::nonce();
     let marker_a = format!("MARKERA-{nonce}-inbuffer");
     let marker_b = format!("MARKERB-{nonce}-across-4MiB");
-    // Real-time priority (we are root in CI) so that the heartbeat measures
-    // stops, not a busy machine; plain priority where chrt is refused.
-    let realtime = Command::new("chrt")
-        .args(["-f", "10", "true"])
-        .status()
-        .is_ok_and(|status| status.success());
-    let mut command = if realtime {
-        let mut command = Command::new("chrt");
-        command.args(["-f", "10", "python3"]);
-        command
-    } else {
-        Command::new("python3")
-    };
+    let (mut command, realtime) = super::python_child();
     let mut child = command
         .args([
             "-c",
             CHILD,
             &size.to_string(),
-            &reversed_hex(&marker_a),
-            &reversed_hex(&marker_b),
+            &super::reversed_hex(&marker_a),
+            &super::reversed_hex(&marker_b),
         ])
         .stdout(Stdio::piped())
         .spawn()
@@ -171,7 +149,7 @@ fn markers_found_without_stopping_the_target_and_rss_bounded() {
     }
     max_gap = max_gap.max(scan_end.saturating_duration_since(previous));
     eprintln!(
-        "scan {:?} of {} bytes ({} beats, max heartbeat gap {max_gap:?}); peak RSS {peak_kib} KiB (before {rss_before} KiB), target buffer {} MiB",
+        "scan {:?} of {} bytes ({} beats, max heartbeat gap {max_gap:?}, realtime child: {realtime}); peak RSS {peak_kib} KiB (before {rss_before} KiB), target buffer {} MiB",
         scan_time,
         statistics.memoryread,
         during.len(),

@@ -148,34 +148,12 @@ for line in sys.stdin:
     sys.stdout.flush()
 "#;
 
-fn reversed_hex(text: &str) -> String {
-    text.bytes().rev().map(|b| format!("{b:02x}")).collect()
-}
-
 #[test]
 fn rules_over_a_child_processes_memory_match_as_yara_pid() {
     let _serial = super::SERIAL.lock().unwrap_or_else(|err| err.into_inner());
     let size: usize = 96 << 20;
-    let nonce = format!(
-        "{:x}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    );
-    // Real-time priority (we are root in CI) so that the heartbeat measures
-    // stops, not a busy machine; plain priority where chrt is refused.
-    let realtime = Command::new("chrt")
-        .args(["-f", "10", "true"])
-        .status()
-        .is_ok_and(|s| s.success());
-    let mut command = if realtime {
-        let mut command = Command::new("chrt");
-        command.args(["-f", "10", "python3"]);
-        command
-    } else {
-        Command::new("python3")
-    };
+    let nonce = super::nonce();
+    let (mut command, realtime) = super::python_child();
     let mut child = command
         .args(["-c", CHILD, &size.to_string()])
         .stdin(Stdio::piped())
@@ -190,7 +168,7 @@ fn rules_over_a_child_processes_memory_match_as_yara_pid() {
     stdout.read_line(&mut line).unwrap();
     let address: u64 = line.trim().strip_prefix("READY ").unwrap().parse().unwrap();
     let mut put = |offset: u64, marker: &str| {
-        writeln!(stdin, "{offset} {}", reversed_hex(marker)).unwrap();
+        writeln!(stdin, "{offset} {}", super::reversed_hex(marker)).unwrap();
         let mut ok = String::new();
         stdout.read_line(&mut ok).unwrap();
         assert_eq!(ok, "OK\n");
