@@ -17,6 +17,8 @@
 use std::ffi::{CStr, CString, c_char, c_int, c_void};
 use std::sync::OnceLock;
 
+use super::BlockSource;
+
 /// `CALLBACK_MSG_RULE_MATCHING`.
 const MSG_RULE_MATCHING: c_int = 1;
 /// `CALLBACK_CONTINUE`.
@@ -188,6 +190,9 @@ fn load() -> Result<Api, String> {
         Ok(api)
     }
 }
+
+/// The engine's name, for messages and benchmarks.
+pub const ENGINE: &str = "libyara";
 
 /// Whether libyara can be loaded on this host.
 pub fn available() -> Result<(), String> {
@@ -402,21 +407,6 @@ unsafe extern "C" fn collect_matches(
         }
     }
     CONTINUE
-}
-
-/// The memory blocks of one scan (a process's readable memory).
-pub trait BlockSource {
-    /// The number of blocks.
-    fn len(&self) -> usize;
-    /// Whether there is no block.
-    fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-    /// The base address and size of block `index`.
-    fn block(&self, index: usize) -> (u64, usize);
-    /// The bytes of block `index` (its size), or `None` when it cannot be
-    /// read (the block is skipped).
-    fn fetch(&mut self, index: usize) -> Option<&[u8]>;
 }
 
 struct IteratorState<'a> {

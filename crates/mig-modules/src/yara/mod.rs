@@ -17,9 +17,12 @@
 //! rules text and would match every rule with a text string.
 
 pub mod client;
+#[cfg(not(feature = "yara-x"))]
 pub mod libyara;
 #[cfg(test)]
 mod tests;
+#[cfg(feature = "yara-x")]
+pub mod yarax;
 
 use std::fs::File;
 use std::sync::Mutex;
@@ -29,7 +32,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::memory::{Region, maps, open_mem, pids, process_name, read_at, readable_regions};
 use crate::result::{Module, ModuleContext, TypedResult};
-use libyara::{BlockSource, Rules};
+#[cfg(not(feature = "yara-x"))]
+pub use libyara::{ENGINE, Rules, available};
+#[cfg(feature = "yara-x")]
+pub use yarax::{ENGINE, Rules, available};
 
 /// libyara's per-scan timeout, as the original's.
 const SCAN_TIMEOUT_SECONDS: i32 = 10;
@@ -37,6 +43,21 @@ const SCAN_TIMEOUT_SECONDS: i32 = 10;
 pub const BLOCK: usize = 16 << 20;
 /// How much of a block is read again at the start of the next one.
 pub const BLOCK_OVERLAP: usize = 64 << 10;
+
+/// The memory blocks of one scan (a process's readable memory).
+pub trait BlockSource {
+    /// The number of blocks.
+    fn len(&self) -> usize;
+    /// Whether there is no block.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The base address and size of block `index`.
+    fn block(&self, index: usize) -> (u64, usize);
+    /// The bytes of block `index` (its size), or `None` when it cannot be
+    /// read (the block is skipped).
+    fn fetch(&mut self, index: usize) -> Option<&[u8]>;
+}
 
 /// The module's parameters.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
