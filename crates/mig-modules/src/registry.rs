@@ -173,8 +173,9 @@ impl ModuleName {
     pub fn params_parser(self) -> Option<crate::cli::ParamsParser> {
         match self {
             ModuleName::AgentDestroy | ModuleName::Example => None,
-            ModuleName::Audit => Some(crate::persist::audit::client::parse_params),
-            ModuleName::Dispatch | ModuleName::Fswatch => Some(crate::persist::client::no_params),
+            ModuleName::Audit | ModuleName::Dispatch | ModuleName::Fswatch => {
+                Some(crate::persist::client::no_params)
+            }
             ModuleName::ExamplePersist => Some(crate::persist::client::examplepersist_params),
             ModuleName::File => Some(crate::file::client::parse_params),
             ModuleName::Memory => Some(crate::memory::client::parse_params),

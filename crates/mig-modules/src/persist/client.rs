@@ -1,5 +1,5 @@
-//! The `mig` flags of the persistent modules (spec modules.md §5): `fswatch`
-//! and `dispatch` take none (every argument, even `help`, is ignored and
+//! The `mig` flags of the persistent modules (spec modules.md §5): `fswatch`,
+//! `dispatch` and `audit` take none (every argument, even `help`, is ignored and
 //! `{}` is sent: their queries only ask for the module's state), and
 //! `examplepersist` takes `-echo`.
 
@@ -10,7 +10,8 @@ use serde::Serialize;
 
 use crate::cli::{parse_flags, to_json, wants_help};
 
-/// `mig fswatch` and `mig dispatch`: every argument is ignored; `{}`.
+/// `mig fswatch`, `mig dispatch` and `mig audit`: every argument is
+/// ignored; `{}`.
 pub fn no_params(
     _args: &[String],
     _stdout: &mut dyn Write,

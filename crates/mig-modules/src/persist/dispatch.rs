@@ -15,8 +15,7 @@ use mig_protocol::gojson;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{OkElements, PersistContext, Persistent, ok_answer, print_ok};
-use crate::result::{Module, ModuleContext, TypedResult};
+use super::{PersistContext, Persistent, ok_answer};
 
 /// The `[dispatch]` section.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -186,16 +185,4 @@ impl Persistent for Dispatch {
     }
 }
 
-impl Module for Dispatch {
-    const NAME: &'static str = "dispatch";
-    type Elements = OkElements;
-    type Statistics = Value;
-
-    fn run(parameters: &Value, context: &ModuleContext) -> TypedResult<OkElements, Value> {
-        super::query_result(context.persistsock.as_deref(), parameters)
-    }
-
-    fn print(result: &TypedResult<OkElements, Value>, found_only: bool) -> Vec<String> {
-        print_ok(result, found_only)
-    }
-}
+super::ok_query_module!(Dispatch, "dispatch");

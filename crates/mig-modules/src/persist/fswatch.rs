@@ -26,8 +26,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::{OkElements, Outbox, PersistContext, Persistent, jitter, ok_answer, print_ok};
-use crate::result::{Module, ModuleContext, TypedResult};
+use super::{Outbox, PersistContext, Persistent, jitter, ok_answer};
 
 /// The built-in Linux profile: `(path, recursive)`.
 pub const DEFAULT_PROFILE: &[(&str, bool)] = &[
@@ -483,16 +482,4 @@ impl Persistent for Fswatch {
     }
 }
 
-impl Module for Fswatch {
-    const NAME: &'static str = "fswatch";
-    type Elements = OkElements;
-    type Statistics = Value;
-
-    fn run(parameters: &Value, context: &ModuleContext) -> TypedResult<OkElements, Value> {
-        super::query_result(context.persistsock.as_deref(), parameters)
-    }
-
-    fn print(result: &TypedResult<OkElements, Value>, found_only: bool) -> Vec<String> {
-        print_ok(result, found_only)
-    }
-}
+super::ok_query_module!(Fswatch, "fswatch");

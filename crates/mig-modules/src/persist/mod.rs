@@ -368,6 +368,34 @@ pub fn ok_answer() -> String {
     })
 }
 
+/// The one-shot side of a persistent module whose query only asks whether
+/// it runs (`fswatch`, `dispatch`, `audit`): forward the parameters to the
+/// module's socket, print `ok:<bool>` and the errors.
+macro_rules! ok_query_module {
+    ($module:ty, $name:literal) => {
+        impl $crate::result::Module for $module {
+            const NAME: &'static str = $name;
+            type Elements = $crate::persist::OkElements;
+            type Statistics = serde_json::Value;
+
+            fn run(
+                parameters: &serde_json::Value,
+                context: &$crate::result::ModuleContext,
+            ) -> $crate::result::TypedResult<Self::Elements, Self::Statistics> {
+                $crate::persist::query_result(context.persistsock.as_deref(), parameters)
+            }
+
+            fn print(
+                result: &$crate::result::TypedResult<Self::Elements, Self::Statistics>,
+                found_only: bool,
+            ) -> Vec<String> {
+                $crate::persist::print_ok(result, found_only)
+            }
+        }
+    };
+}
+pub(crate) use ok_query_module;
+
 /// The printer of fswatch and dispatch: `ok:<bool>`, then errors.
 pub fn print_ok(result: &TypedResult<OkElements, Value>, found_only: bool) -> Vec<String> {
     let ok = result.elements.as_ref().is_some_and(|elements| elements.ok);

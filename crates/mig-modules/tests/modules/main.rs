@@ -44,3 +44,57 @@ fn python_child() -> (std::process::Command, bool) {
 fn reversed_hex(text: &str) -> String {
     text.bytes().rev().map(|b| format!("{b:02x}")).collect()
 }
+
+/// The heartbeat bytes a child writes, timestamped by a reader thread.
+struct Heartbeat {
+    beats: std::sync::Arc<std::sync::Mutex<Vec<std::time::Instant>>>,
+    reader: std::thread::JoinHandle<()>,
+}
+
+impl Heartbeat {
+    /// Starts timestamping every byte read from `stream` until it closes.
+    fn watch(mut stream: impl std::io::Read + Send + 'static) -> Heartbeat {
+        let beats: std::sync::Arc<std::sync::Mutex<Vec<std::time::Instant>>> =
+            std::sync::Arc::default();
+        let reader = {
+            let beats = std::sync::Arc::clone(&beats);
+            std::thread::spawn(move || {
+                let mut byte = [0u8; 1];
+                while stream.read(&mut byte).map(|n| n > 0).unwrap_or(false) {
+                    beats.lock().unwrap().push(std::time::Instant::now());
+                }
+            })
+        };
+        Heartbeat { beats, reader }
+    }
+
+    /// The longest time without a beat from `started` to `end`, counting the
+    /// beats up to `end + slack`; and how many beats that was.
+    fn max_gap(
+        &self,
+        started: std::time::Instant,
+        end: std::time::Instant,
+        slack: std::time::Duration,
+    ) -> (std::time::Duration, usize) {
+        let beats = self.beats.lock().unwrap().clone();
+        let during: Vec<&std::time::Instant> = beats
+            .iter()
+            .filter(|t| **t >= started && **t <= end + slack)
+            .collect();
+        let mut max_gap = std::time::Duration::ZERO;
+        let mut previous = started;
+        for beat in &during {
+            max_gap = max_gap.max(beat.duration_since(previous));
+            previous = **beat;
+        }
+        (
+            max_gap.max(end.saturating_duration_since(previous)),
+            during.len(),
+        )
+    }
+
+    /// Waits for the stream to close (the child killed).
+    fn join(self) {
+        self.reader.join().unwrap();
+    }
+}

@@ -4,9 +4,8 @@
 //! child keeps writing a heartbeat (it is never stopped), and the scanner's
 //! peak RSS stays under 64 MB. Also prints the scan throughput next to `dd`
 //! reading the same process's memory.
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -80,17 +79,7 @@ fn markers_found_without_stopping_the_target_and_rss_bounded() {
     assert_eq!(boundary % mig_modules::memory::CHUNK, 0, "a chunk boundary");
     assert!(boundary > address && boundary < address + size as u64);
 
-    // Heartbeat timestamps, from a reader thread.
-    let beats: Arc<Mutex<Vec<Instant>>> = Arc::default();
-    let reader = {
-        let beats = Arc::clone(&beats);
-        std::thread::spawn(move || {
-            let mut byte = [0u8; 1];
-            while stdout.read(&mut byte).map(|n| n > 0).unwrap_or(false) {
-                beats.lock().unwrap().push(Instant::now());
-            }
-        })
-    };
+    let heartbeat = super::Heartbeat::watch(stdout);
     std::thread::sleep(Duration::from_millis(200));
 
     // Peak RSS of this process from here on (writing 5 resets VmHWM).
@@ -136,23 +125,12 @@ fn markers_found_without_stopping_the_target_and_rss_bounded() {
     );
 
     // The child was never stopped: no heartbeat gap over 50 ms during the scan.
-    let beats = beats.lock().unwrap().clone();
-    let during: Vec<&Instant> = beats
-        .iter()
-        .filter(|t| **t >= started && **t <= scan_end + Duration::from_millis(10))
-        .collect();
-    let mut max_gap = Duration::ZERO;
-    let mut previous = started;
-    for beat in &during {
-        max_gap = max_gap.max(beat.duration_since(previous));
-        previous = **beat;
-    }
-    max_gap = max_gap.max(scan_end.saturating_duration_since(previous));
+    let (max_gap, beats) = heartbeat.max_gap(started, scan_end, Duration::from_millis(10));
     eprintln!(
         "scan {:?} of {} bytes ({} beats, max heartbeat gap {max_gap:?}, realtime child: {realtime}); peak RSS {peak_kib} KiB (before {rss_before} KiB), target buffer {} MiB",
         scan_time,
         statistics.memoryread,
-        during.len(),
+        beats,
         size >> 20
     );
     assert!(max_gap <= Duration::from_millis(50), "gap {max_gap:?}");
@@ -183,5 +161,5 @@ fn markers_found_without_stopping_the_target_and_rss_bounded() {
 
     child.kill().unwrap();
     child.wait().unwrap();
-    reader.join().unwrap();
+    heartbeat.join();
 }

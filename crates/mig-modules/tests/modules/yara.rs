@@ -5,9 +5,8 @@
 //! keeps writing a heartbeat (it is never stopped).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use mig_modules::result::{Module, ModuleContext};
@@ -201,17 +200,7 @@ rule hex_a {{ strings: $h = {{ 4D 49 47 59 41 52 41 2D 41 2D }} condition: #h ==
 "#
     );
 
-    let beats: Arc<Mutex<Vec<Instant>>> = Arc::default();
-    let mut stderr = child.stderr.take().unwrap();
-    let reader = {
-        let beats = Arc::clone(&beats);
-        std::thread::spawn(move || {
-            let mut byte = [0u8; 1];
-            while stderr.read(&mut byte).map(|n| n > 0).unwrap_or(false) {
-                beats.lock().unwrap().push(Instant::now());
-            }
-        })
-    };
+    let heartbeat = super::Heartbeat::watch(child.stderr.take().unwrap());
     std::thread::sleep(Duration::from_millis(100));
     let exe = std::fs::canonicalize(format!("/proc/{pid}/exe")).unwrap();
     let started = Instant::now();
@@ -236,14 +225,7 @@ rule hex_a {{ strings: $h = {{ 4D 49 47 59 41 52 41 2D 41 2D }} condition: #h ==
     assert_eq!(ours, expected, "{result:?}");
     assert_eq!(theirs, expected, "yara <pid>");
 
-    let beats = beats.lock().unwrap().clone();
-    let mut max_gap = Duration::ZERO;
-    let mut previous = started;
-    for beat in beats.iter().filter(|t| **t >= started && **t <= scan_end) {
-        max_gap = max_gap.max(beat.duration_since(previous));
-        previous = *beat;
-    }
-    max_gap = max_gap.max(scan_end.saturating_duration_since(previous));
+    let (max_gap, _) = heartbeat.max_gap(started, scan_end, Duration::ZERO);
     eprintln!(
         "yara scan of pid {pid} ({} MiB buffer) in {:?}, max heartbeat gap {max_gap:?} (realtime child: {realtime})",
         size >> 20,
@@ -253,5 +235,5 @@ rule hex_a {{ strings: $h = {{ 4D 49 47 59 41 52 41 2D 41 2D }} condition: #h ==
 
     child.kill().unwrap();
     child.wait().unwrap();
-    reader.join().unwrap();
+    heartbeat.join();
 }

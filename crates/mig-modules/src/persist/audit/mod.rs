@@ -14,7 +14,6 @@
 //! this one takes the audit channel over from auditd and deletes the
 //! host's rules, so it is opt-in).
 
-pub mod client;
 pub mod events;
 #[cfg(target_os = "linux")]
 pub mod netlink;
@@ -30,8 +29,7 @@ use mig_protocol::gojson;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{OkElements, PersistContext, Persistent, ok_answer, print_ok};
-use crate::result::{Module, ModuleContext, TypedResult};
+use super::{PersistContext, Persistent, ok_answer};
 
 /// Default `ratelimit` (messages per second).
 pub const DEFAULT_RATE_LIMIT: u32 = 500;
@@ -213,16 +211,4 @@ impl Session {
     }
 }
 
-impl Module for Audit {
-    const NAME: &'static str = "audit";
-    type Elements = OkElements;
-    type Statistics = Value;
-
-    fn run(parameters: &Value, context: &ModuleContext) -> TypedResult<OkElements, Value> {
-        super::query_result(context.persistsock.as_deref(), parameters)
-    }
-
-    fn print(result: &TypedResult<OkElements, Value>, found_only: bool) -> Vec<String> {
-        print_ok(result, found_only)
-    }
-}
+super::ok_query_module!(Audit, "audit");

@@ -10,6 +10,8 @@ use serde_json::json;
 use super::events::{Assembler, AuditEvent, parse_record};
 use super::rules::{self, encode_rules};
 use super::*;
+use crate::persist::client;
+use crate::result::{Module, ModuleContext};
 
 #[test]
 fn configuration_from_gcfg() {
@@ -239,7 +241,7 @@ fn query_answer_and_printing() {
     );
     let mut sink = Vec::new();
     assert_eq!(
-        client::parse_params(&["help".to_owned()], &mut sink, &mut Vec::new()).unwrap(),
+        client::no_params(&["help".to_owned()], &mut sink, &mut Vec::new()).unwrap(),
         Some("{}".to_owned())
     );
     assert!(sink.is_empty());
