@@ -45,7 +45,13 @@ fn require_tls_listener() {
 fn deployment_walkthrough_finds_passwd_over_amqps() {
     require_tls_listener();
     let name = format!("dw{}_", std::process::id());
-    let port = mig_testkit::free_port();
+    // Three ports the kernel says are free now, rather than one and the
+    // two after it (one of which CI once found taken).
+    let ports = [(); 3].map(|()| std::net::TcpListener::bind("127.0.0.1:0").unwrap());
+    let [port, proxied_port, nginx_port] = ports
+        .each_ref()
+        .map(|listener| listener.local_addr().unwrap().port());
+    drop(ports);
     let work = tempfile::tempdir().unwrap();
     let output = Command::new(repository().join("scripts/deployment-walkthrough"))
         .env("MIG_BIN", binaries())
@@ -55,22 +61,30 @@ fn deployment_walkthrough_finds_passwd_over_amqps() {
         .env("MIG_PREFIX", &name)
         .env("MIG_VHOST", format!("{name}mig"))
         .env("MIG_API_PORT", port.to_string())
+        .env("MIG_PROXIED_API_PORT", proxied_port.to_string())
+        .env("MIG_NGINX_PORT", nginx_port.to_string())
         .env("MIG_CLEANUP", "1")
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
-    let logs = ["scheduler.log", "api.log", "agent.log"]
-        .iter()
-        .map(|log| {
-            let text = std::fs::read_to_string(work.path().join(log)).unwrap_or_default();
-            let tail: Vec<&str> = text.lines().rev().take(30).collect();
-            format!(
-                "--- {log}\n{}",
-                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
+    let logs = [
+        "scheduler.log",
+        "api.log",
+        "agent.log",
+        "api-behind-nginx.log",
+        "nginx/error.log",
+    ]
+    .iter()
+    .map(|log| {
+        let text = std::fs::read_to_string(work.path().join(log)).unwrap_or_default();
+        let tail: Vec<&str> = text.lines().rev().take(30).collect();
+        format!(
+            "--- {log}\n{}",
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        )
+    })
+    .collect::<Vec<_>>()
+    .join("\n");
     assert!(
         output.status.success(),
         "walkthrough failed\n{stdout}\n{}\n{logs}",
