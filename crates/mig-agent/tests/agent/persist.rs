@@ -296,7 +296,16 @@ async fn audit_alert_reaches_the_collector() {
         let mut version = 2;
         loop {
             assert!(Instant::now() < deadline, "no audit event at the collector");
-            std::fs::write(&file, format!("version {version}\n")).unwrap();
+            // From a new process: the kernel audits only tasks forked
+            // after auditing was first enabled, and on a fresh boot this
+            // test process is older than that (CI's first run failed so).
+            let status = std::process::Command::new("sh")
+                .args(["-c", "printf 'version %s\\n' \"$1\" > \"$0\""])
+                .arg(&file)
+                .arg(version.to_string())
+                .status()
+                .unwrap();
+            assert!(status.success());
             version += 1;
             let until = Instant::now() + Duration::from_millis(500);
             while let Some(left) = until.checked_duration_since(Instant::now()) {
