@@ -189,6 +189,10 @@ fn rules_over_a_child_processes_memory_match_as_yara_pid() {
     let half = marker_b.len() as u64 / 2;
     assert!(half < BLOCK_OVERLAP as u64);
     put(block_end - half - address, &marker_b);
+    // Marker C lies wholly in the overlap both blocks read: libyara keeps one
+    // match per address, so `#c` is 1 as with `yara <pid>`.
+    let marker_c = format!("MIGYARA-C-{nonce}-in-overlap");
+    put(block_end - (BLOCK_OVERLAP as u64 / 2) - address, &marker_c);
 
     let rules = format!(
         r#"
@@ -197,6 +201,8 @@ rule marker_b {{ strings: $b = "MIGYARA-B-{nonce}-across-blocks" condition: $b }
 rule both {{ condition: marker_a and marker_b }}
 rule absent {{ strings: $z = "MIGYARA-Z-{nonce}" condition: $z }}
 rule hex_a {{ strings: $h = {{ 4D 49 47 59 41 52 41 2D 41 2D }} condition: #h == 1 }}
+rule once_c {{ strings: $c = "MIGYARA-C-{nonce}-in-overlap" condition: #c == 1 }}
+rule twice_c {{ strings: $c = "MIGYARA-C-{nonce}-in-overlap" condition: #c > 1 }}
 "#
     );
 
@@ -219,7 +225,7 @@ rule hex_a {{ strings: $h = {{ 4D 49 47 59 41 52 41 2D 41 2D }} condition: #h ==
         yara_found(&[rules_file.path().to_str().unwrap(), &pid.to_string()])
             .remove(&pid.to_string())
             .unwrap_or_default();
-    let expected: BTreeSet<String> = ["marker_a", "marker_b", "both", "hex_a"]
+    let expected: BTreeSet<String> = ["marker_a", "marker_b", "both", "hex_a", "once_c"]
         .map(String::from)
         .into();
     assert_eq!(ours, expected, "{result:?}");
