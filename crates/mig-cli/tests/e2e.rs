@@ -8,7 +8,9 @@
 //! the test, one hour ahead, named in the agent's `[timedrift]` section),
 //! `mig sshkey -path` (a key the test writes), `mig scribe -path` (a YAML
 //! document checking a file the test writes) and `mig yara -rules -files`
-//! (a rule matching that file, through the host's libyara).
+//! (a rule matching that file, through the host's libyara); last the
+//! reference module `example` (no `mig` subcommand: an action file launched
+//! by `mig-action-generator`, its result read from the database).
 //!
 //! `harness = false`: this executable is also each daemon. With
 //! `MIG_E2E_ROLE=api|scheduler|agent` its `main` runs that role (the agent's
@@ -426,6 +428,58 @@ fn first_investigation() {
     }
     drop(listener);
 
+    // `example` has no `mig` subcommand (nor in the original): the action
+    // comes from a file, signed and launched by `mig-action-generator`; its
+    // results are read back from the database and printed as `mig` would.
+    let action_file = root.join("example.json");
+    std::fs::write(
+        &action_file,
+        r#"{"name":"e2e example","description":{"author":"e2e"},"threat":{"level":"info","family":"test"},"syntaxversion":2,"operations":[{"module":"example","parameters":{"gethostname":true,"getaddresses":true,"lookuphost":["localhost"]}}]}"#,
+    )
+    .unwrap();
+    let action_id = launch_action_file(&home, &action_file, root);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let command = loop {
+        let commands = rt.block_on(store.commands_of_action(action_id)).unwrap();
+        if let Some(command) = commands
+            .into_iter()
+            .find(|command| command.results.is_some())
+        {
+            break command;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no result for the example action {}:\n{}",
+            action_id.0,
+            logs(root)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(
+        command.status,
+        mig_protocol::status::CommandStatus::Success,
+        "{command:?}"
+    );
+    let results = command.results.unwrap();
+    let lines = mig_modules::print_result(
+        mig_modules::ModuleName::from_name("example").unwrap(),
+        &results[0],
+        true,
+    )
+    .unwrap();
+    assert!(
+        lines.contains(&format!("hostname is {hostname}")),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|line| line == "lookedup host localhost has IP 127.0.0.1"
+                || line == "lookedup host localhost has IP ::1"),
+        "{lines:?}"
+    );
+    assert!(results[0].foundanything, "{results:?}");
+
     drop(daemons);
     rt.block_on(database.drop());
     drop(vhost);
@@ -479,6 +533,30 @@ fn mig(home: &Path, args: &[&str], root: &Path) -> (String, String) {
         logs(root)
     );
     (stdout, stderr)
+}
+
+/// Signs and launches the action in `file` with `mig-action-generator`
+/// (`$HOME` at `home`, target `allonline`); the launched action's ID.
+fn launch_action_file(home: &Path, file: &Path, root: &Path) -> mig_protocol::Id {
+    let output = Command::new(env!("CARGO_BIN_EXE_mig-action-generator"))
+        .args(["-i", file.to_str().unwrap(), "-t", "allonline"])
+        .env("HOME", home)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let launched = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("Successfully launched action "))
+        .and_then(|id| id.trim().parse().ok());
+    match launched {
+        Some(id) if output.status.success() => mig_protocol::Id(id),
+        _ => panic!(
+            "mig-action-generator failed:\n{stdout}\n{}\n{}",
+            String::from_utf8_lossy(&output.stderr),
+            logs(root)
+        ),
+    }
 }
 
 fn logs(root: &Path) -> String {
