@@ -43,6 +43,23 @@ pub fn parse_flags(
     }
 }
 
+/// The opening of most parsers: no arguments, an empty first argument or
+/// `help` print `help` on `stdout` and give `Ok(None)`; otherwise the flags
+/// of `set` (errors as [`parse_flags`]).
+pub fn help_or_flags(
+    args: &[String],
+    help: &str,
+    set: &FlagSet,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<Option<Parsed>, String> {
+    if wants_help(args) {
+        let _ = write!(stdout, "{help}");
+        return Ok(None);
+    }
+    parse_flags(set, args, stderr).map(Some)
+}
+
 /// No arguments, an empty first argument, or `help`.
 pub fn wants_help(args: &[String]) -> bool {
     args.first()

@@ -7,7 +7,7 @@ use mig_goflag::FlagSet;
 use serde::Serialize;
 
 use super::params::{Options, Search, validate};
-use crate::cli::{list_or_none, parse_flags, to_json, wants_help};
+use crate::cli::{help_or_flags, list_or_none, to_json};
 
 /// The help `mig file help` prints (the original's text).
 pub const HELP: &str = include_str!("help.txt");
@@ -42,11 +42,9 @@ pub fn parse_params(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> Result<Option<String>, String> {
-    if wants_help(args) {
-        let _ = write!(stdout, "{HELP}");
+    let Some(parsed) = help_or_flags(args, HELP, &flags(), stdout, stderr)? else {
         return Ok(None);
-    }
-    let parsed = parse_flags(&flags(), args, stderr)?;
+    };
     let search = Search {
         paths: list_or_none(&parsed, "path"),
         names: parsed.list("name").to_vec(),

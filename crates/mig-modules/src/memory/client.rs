@@ -6,7 +6,7 @@ use std::io::Write;
 use mig_goflag::FlagSet;
 use serde::Serialize;
 
-use crate::cli::{parse_flags, to_json, wants_help};
+use crate::cli::{help_or_flags, to_json};
 
 /// The help `mig memory help` prints.
 pub const HELP: &str = "Memory module parameters
@@ -68,10 +68,6 @@ pub fn parse_params(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> Result<Option<String>, String> {
-    if wants_help(args) {
-        let _ = write!(stdout, "{HELP}");
-        return Ok(None);
-    }
     let set = FlagSet::named("memory")
         .list("name", "see help")
         .list("lib", "see help")
@@ -84,7 +80,9 @@ pub fn parse_params(
         .bool_default("matchall", true, "see help")
         .bool("matchany", "see help")
         .bool("logfailures", "see help");
-    let parsed = parse_flags(&set, args, stderr)?;
+    let Some(parsed) = help_or_flags(args, HELP, &set, stdout, stderr)? else {
+        return Ok(None);
+    };
     for bytes in parsed.list("bytes") {
         if bytes.is_empty() || bytes.len() % 2 != 0 || !bytes.chars().all(|c| c.is_ascii_hexdigit())
         {

@@ -8,7 +8,7 @@ use std::io::Write;
 use mig_goflag::FlagSet;
 use serde::Serialize;
 
-use crate::cli::{parse_flags, to_json, wants_help};
+use crate::cli::{help_or_flags, to_json};
 
 /// `mig fswatch`, `mig dispatch` and `mig audit`: every argument is
 /// ignored; `{}`.
@@ -26,12 +26,17 @@ pub fn examplepersist_params(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> Result<Option<String>, String> {
-    if wants_help(args) {
-        let _ = writeln!(stdout, "-echo <string>\t- string to echo back");
-        return Ok(None);
-    }
     let set = FlagSet::named("examplepersist").string("echo", "", "see help");
-    let parsed = parse_flags(&set, args, stderr)?;
+    let Some(parsed) = help_or_flags(
+        args,
+        "-echo <string>\t- string to echo back\n",
+        &set,
+        stdout,
+        stderr,
+    )?
+    else {
+        return Ok(None);
+    };
     let echo = parsed.string("echo");
     if echo.is_empty() {
         return Err("must set a string to echo".to_owned());

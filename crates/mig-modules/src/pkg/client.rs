@@ -5,7 +5,7 @@ use std::io::Write;
 use mig_goflag::FlagSet;
 
 use super::{Parameters, PkgMatch};
-use crate::cli::{list_or_none, parse_flags, to_json, wants_help};
+use crate::cli::{help_or_flags, list_or_none, to_json};
 
 /// The help `mig pkg help` prints (the original's text).
 pub const HELP: &str = include_str!("help.txt");
@@ -22,11 +22,9 @@ pub fn parse_params(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> Result<Option<String>, String> {
-    if wants_help(args) {
-        let _ = write!(stdout, "{HELP}");
+    let Some(parsed) = help_or_flags(args, HELP, &flags(), stdout, stderr)? else {
         return Ok(None);
-    }
-    let parsed = parse_flags(&flags(), args, stderr)?;
+    };
     let parameters = Parameters {
         pkgmatch: PkgMatch {
             matches: list_or_none(&parsed, "name"),

@@ -8,7 +8,7 @@ use std::io::Write;
 use mig_goflag::FlagSet;
 
 use super::{Parameters, load_document};
-use crate::cli::{parse_flags, to_json, wants_help};
+use crate::cli::{help_or_flags, to_json};
 
 /// The help `mig scribe help` prints (the original's text).
 pub const HELP: &str = "Query parameters
@@ -38,11 +38,9 @@ pub fn parse_params(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> Result<Option<String>, String> {
-    if wants_help(args) {
-        let _ = write!(stdout, "{HELP}");
+    let Some(parsed) = help_or_flags(args, HELP, &flags(), stdout, stderr)? else {
         return Ok(None);
-    }
-    let parsed = parse_flags(&flags(), args, stderr)?;
+    };
     let path = parsed.string("path");
     if path.is_empty() {
         return Err("-path option is required".to_owned());

@@ -5,7 +5,7 @@ use std::io::Write;
 use mig_goflag::FlagSet;
 
 use super::{Parameters, validate};
-use crate::cli::{parse_flags, to_json, wants_help};
+use crate::cli::{help_or_flags, to_json};
 use crate::file::content::go_errno_text;
 
 /// The help `mig yara help` prints: the original's text and `-processname`.
@@ -18,15 +18,13 @@ pub fn parse_params(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> Result<Option<String>, String> {
-    if wants_help(args) {
-        let _ = write!(stdout, "{HELP}");
-        return Ok(None);
-    }
     let set = FlagSet::named("yara")
         .string("rules", "", "see help")
         .string("files", "", "see help")
         .string("processname", "", "see help");
-    let parsed = parse_flags(&set, args, stderr)?;
+    let Some(parsed) = help_or_flags(args, HELP, &set, stdout, stderr)? else {
+        return Ok(None);
+    };
     let rules = parsed.string("rules");
     if rules.is_empty() {
         return Err("-rules option is required".to_owned());
