@@ -153,35 +153,25 @@ fn load() -> Result<Api, String> {
             Ok(address)
         }
     };
+    // Each entry point, as the function pointer type of its C signature.
+    macro_rules! resolve {
+        ($name:literal as $signature:ty) => {
+            std::mem::transmute::<*mut c_void, $signature>(symbol($name)?)
+        };
+    }
     // SAFETY: each symbol is the libyara 4 function of that name, whose C
     // signature is the function pointer type it is transmuted to.
     unsafe {
-        let initialize = std::mem::transmute::<*mut c_void, Initialize>(symbol("yr_initialize")?);
+        let initialize = resolve!("yr_initialize" as Initialize);
         let api = Api {
-            compiler_create: std::mem::transmute::<*mut c_void, CompilerCreate>(symbol(
-                "yr_compiler_create",
-            )?),
-            compiler_destroy: std::mem::transmute::<*mut c_void, CompilerDestroy>(symbol(
-                "yr_compiler_destroy",
-            )?),
-            compiler_set_callback: std::mem::transmute::<*mut c_void, CompilerSetCallback>(symbol(
-                "yr_compiler_set_callback",
-            )?),
-            compiler_add_string: std::mem::transmute::<*mut c_void, CompilerAddString>(symbol(
-                "yr_compiler_add_string",
-            )?),
-            compiler_get_rules: std::mem::transmute::<*mut c_void, CompilerGetRules>(symbol(
-                "yr_compiler_get_rules",
-            )?),
-            rules_destroy: std::mem::transmute::<*mut c_void, RulesDestroy>(symbol(
-                "yr_rules_destroy",
-            )?),
-            rules_scan_file: std::mem::transmute::<*mut c_void, RulesScanFile>(symbol(
-                "yr_rules_scan_file",
-            )?),
-            rules_scan_mem_blocks: std::mem::transmute::<*mut c_void, RulesScanMemBlocks>(symbol(
-                "yr_rules_scan_mem_blocks",
-            )?),
+            compiler_create: resolve!("yr_compiler_create" as CompilerCreate),
+            compiler_destroy: resolve!("yr_compiler_destroy" as CompilerDestroy),
+            compiler_set_callback: resolve!("yr_compiler_set_callback" as CompilerSetCallback),
+            compiler_add_string: resolve!("yr_compiler_add_string" as CompilerAddString),
+            compiler_get_rules: resolve!("yr_compiler_get_rules" as CompilerGetRules),
+            rules_destroy: resolve!("yr_rules_destroy" as RulesDestroy),
+            rules_scan_file: resolve!("yr_rules_scan_file" as RulesScanFile),
+            rules_scan_mem_blocks: resolve!("yr_rules_scan_mem_blocks" as RulesScanMemBlocks),
         };
         let code = initialize();
         if code != 0 {
