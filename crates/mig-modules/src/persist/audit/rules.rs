@@ -456,6 +456,14 @@ pub fn encode_syscall(rule: &SyscallRule) -> Result<RuleData, String> {
     Ok(data)
 }
 
+/// A field value that must be a string.
+fn string<'a>(name: &str, value: &'a Value) -> Result<&'a str, String> {
+    match value {
+        Value::String(text) => Ok(text),
+        other => Err(format!("field {name}: {other} should be a string")),
+    }
+}
+
 fn encode_field(
     data: &mut RuleData,
     id: u32,
@@ -500,37 +508,25 @@ fn encode_field(
             }
             number(name, value)?
         }
+        // Object fields and watches are for the exit list only; all of
+        // these are strings.
         field::OBJ_USER
         | field::OBJ_ROLE
         | field::OBJ_TYPE
         | field::OBJ_LEV_LOW
         | field::OBJ_LEV_HIGH
         | field::WATCH
-        | field::DIR
-        | field::SUBJ_USER
+        | field::DIR => {
+            exit_only(name)?;
+            return data.push_string(id, string(name, value)?, op);
+        }
+        field::SUBJ_USER
         | field::SUBJ_ROLE
         | field::SUBJ_TYPE
         | field::SUBJ_SEN
         | field::SUBJ_CLR
         | field::FILTERKEY
-        | field::EXE => {
-            if matches!(
-                id,
-                field::OBJ_USER
-                    | field::OBJ_ROLE
-                    | field::OBJ_TYPE
-                    | field::OBJ_LEV_LOW
-                    | field::OBJ_LEV_HIGH
-                    | field::WATCH
-                    | field::DIR
-            ) {
-                exit_only(name)?;
-            }
-            let Value::String(text) = value else {
-                return Err(format!("field {name}: {value} should be a string"));
-            };
-            return data.push_string(id, text, op);
-        }
+        | field::EXE => return data.push_string(id, string(name, value)?, op),
         field::ARCH => {
             if !syscall_added {
                 return Err("arch should be mentioned before syscall".to_owned());
