@@ -73,6 +73,51 @@ fn change_alert(bodies: &mpsc::Receiver<String>, path: &str) -> serde_json::Valu
     }
 }
 
+/// Writes `mig-agent.cfg` (run directory `<dir>/run`), `dispatch.cfg`
+/// (posting to the collector on `port`) and each `(file, text)` of `configs`
+/// into `dir`, then starts the supervisors as the agent does for host
+/// `testhost` on linux with `tags`, a silent module killed after
+/// `kill_after`.
+fn start_supervisors(
+    dir: &std::path::Path,
+    port: u16,
+    configs: &[(&str, String)],
+    tags: std::collections::BTreeMap<String, String>,
+    kill_after: Duration,
+    stop: &CancellationToken,
+) -> (Registry, tokio::task::JoinSet<()>) {
+    let run = dir.join("run");
+    std::fs::create_dir_all(&run).unwrap();
+    let config_file = dir.join("mig-agent.cfg");
+    std::fs::write(
+        &config_file,
+        format!("[agent]\nrundir = \"{}\"\n", run.display()),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("dispatch.cfg"),
+        format!("[dispatch]\nhttpurl = http://127.0.0.1:{port}/events\n"),
+    )
+    .unwrap();
+    for (file, text) in configs {
+        std::fs::write(dir.join(file), text).unwrap();
+    }
+    let mut options =
+        PersistOptions::new(env!("CARGO_BIN_EXE_mig-agent").into(), Some(config_file));
+    assert_eq!(options.conf_dir, dir);
+    assert!(options.modules.contains(&"audit".to_owned()));
+    options.supervision = Supervision {
+        ping_period: Duration::from_millis(200),
+        kill_after,
+        restart_delay: Duration::from_millis(300),
+    };
+    let environment = mig_protocol::AgentEnv {
+        os: "linux".to_owned(),
+        ..mig_protocol::AgentEnv::default()
+    };
+    spawn(options, "testhost".into(), environment, tags, stop.clone())
+}
+
 fn query(registry: &Registry, module: &str, parameters: &str) -> String {
     let socket = registry.socket(module).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_mig-agent"))
@@ -96,55 +141,34 @@ fn query(registry: &Registry, module: &str, parameters: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fswatch_alert_reaches_the_collector_and_killed_modules_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let run = dir.path().join("run");
     let watched = dir.path().join("watched");
-    std::fs::create_dir_all(&run).unwrap();
     std::fs::create_dir_all(watched.join("deep")).unwrap();
     let file = watched.join("deep/settings.conf");
     std::fs::write(&file, "version 1\n").unwrap();
     let (port, bodies) = collector();
-    let config_file = dir.path().join("mig-agent.cfg");
-    std::fs::write(
-        &config_file,
-        format!("[agent]\nrundir = \"{}\"\n", run.display()),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("fswatch.cfg"),
-        format!(
-            "[paths]\npath = recursive:{}\n[tuning]\nhashdelay = 0s\nalertinterval = 0s\n",
-            watched.display()
+    let configs = [
+        (
+            "fswatch.cfg",
+            format!(
+                "[paths]\npath = recursive:{}\n[tuning]\nhashdelay = 0s\nalertinterval = 0s\n",
+                watched.display()
+            ),
         ),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("dispatch.cfg"),
-        format!("[dispatch]\nhttpurl = http://127.0.0.1:{port}/events\n"),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("examplepersist.cfg"),
-        "[examplepersist]\ninterval = 1\n",
-    )
-    .unwrap();
-
-    let mut options = PersistOptions::new(
-        env!("CARGO_BIN_EXE_mig-agent").into(),
-        Some(config_file.clone()),
-    );
-    assert_eq!(options.conf_dir, dir.path());
-    options.supervision = Supervision {
-        ping_period: Duration::from_millis(200),
-        kill_after: Duration::from_secs(2),
-        restart_delay: Duration::from_millis(300),
-    };
-    let stop = CancellationToken::new();
-    let environment = mig_protocol::AgentEnv {
-        os: "linux".to_owned(),
-        ..mig_protocol::AgentEnv::default()
-    };
+        (
+            "examplepersist.cfg",
+            "[examplepersist]\ninterval = 1\n".to_owned(),
+        ),
+    ];
     let tags = [("operator".to_owned(), "tests".to_owned())].into();
-    let (registry, mut tasks) = spawn(options, "testhost".into(), environment, tags, stop.clone());
+    let stop = CancellationToken::new();
+    let (registry, mut tasks) = start_supervisors(
+        dir.path(),
+        port,
+        &configs,
+        tags,
+        Duration::from_secs(2),
+        &stop,
+    );
     for module in ["fswatch", "dispatch", "examplepersist"] {
         wait_for(module, Duration::from_secs(20), || {
             registry.socket(module).is_some()
@@ -230,8 +254,6 @@ async fn audit_alert_reaches_the_collector() {
         }
     };
     let dir = tempfile::tempdir().unwrap();
-    let run = dir.path().join("run");
-    std::fs::create_dir_all(&run).unwrap();
     let file = dir.path().join("watched.conf");
     std::fs::write(&file, "version 1\n").unwrap();
     let key = format!("mig-e2e-{}", std::process::id());
@@ -245,43 +267,18 @@ async fn audit_alert_reaches_the_collector() {
     )
     .unwrap();
     let (port, bodies) = collector();
-    let config_file = dir.path().join("mig-agent.cfg");
-    std::fs::write(
-        &config_file,
-        format!("[agent]\nrundir = \"{}\"\n", run.display()),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("audit.cfg"),
+    let configs = [(
+        "audit.cfg",
         format!("[audit]\nrulespath = {}\n", rules.display()),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("dispatch.cfg"),
-        format!("[dispatch]\nhttpurl = http://127.0.0.1:{port}/events\n"),
-    )
-    .unwrap();
-    let mut options = PersistOptions::new(
-        env!("CARGO_BIN_EXE_mig-agent").into(),
-        Some(config_file.clone()),
-    );
-    assert!(options.modules.contains(&"audit".to_owned()));
-    options.supervision = Supervision {
-        ping_period: Duration::from_millis(200),
-        kill_after: Duration::from_secs(5),
-        restart_delay: Duration::from_millis(300),
-    };
+    )];
     let stop = CancellationToken::new();
-    let environment = mig_protocol::AgentEnv {
-        os: "linux".to_owned(),
-        ..mig_protocol::AgentEnv::default()
-    };
-    let (registry, mut tasks) = spawn(
-        options,
-        "testhost".into(),
-        environment,
+    let (registry, mut tasks) = start_supervisors(
+        dir.path(),
+        port,
+        &configs,
         Default::default(),
-        stop.clone(),
+        Duration::from_secs(5),
+        &stop,
     );
     for module in ["audit", "dispatch"] {
         wait_for(module, Duration::from_secs(20), || {
