@@ -2,10 +2,10 @@
 //! measures this process's peak RSS): a `python3` child holds one marker in a
 //! large buffer and another across a 4 MiB boundary; both are found while the
 //! child keeps writing a heartbeat (it is never stopped), and the scanner's
-//! peak RSS stays under 64 MB. Also prints the scan throughput next to `dd`
-//! reading the same process's memory.
+//! peak RSS stays under 64 MB. The throughput next to `dd` is measured by
+//! `benches/memory.rs`.
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -135,29 +135,6 @@ fn markers_found_without_stopping_the_target_and_rss_bounded() {
     );
     assert!(max_gap <= Duration::from_millis(50), "gap {max_gap:?}");
     assert!(peak_kib <= 64 * 1024, "peak RSS {peak_kib} KiB");
-
-    // Side by side: dd reading the same buffer from /proc/PID/mem.
-    let dd_started = Instant::now();
-    let dd = Command::new("dd")
-        .args([
-            &format!("if=/proc/{pid}/mem"),
-            "of=/dev/null",
-            "bs=1M",
-            &format!("skip={address}"),
-            &format!("count={size}"),
-            "iflag=skip_bytes,count_bytes",
-        ])
-        .stderr(Stdio::null())
-        .status()
-        .unwrap();
-    let dd_time = dd_started.elapsed();
-    assert!(dd.success());
-    let scan_rate = statistics.memoryread / scan_time.as_secs_f64() / 1e6;
-    let dd_rate = size as f64 / dd_time.as_secs_f64() / 1e6;
-    eprintln!(
-        "throughput: memory module {scan_rate:.0} MB/s (whole process, 3 searches), dd {dd_rate:.0} MB/s (buffer only), ratio {:.2}",
-        scan_rate / dd_rate
-    );
 
     child.kill().unwrap();
     child.wait().unwrap();
